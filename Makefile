@@ -1,0 +1,61 @@
+# salesflow — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TEST_RUN_DIR := .local/test
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install salesflow with its dev tools
+
+tools: ## install the system tools the deploy checks use (promtool, kubectl) when missing
+	@bash scripts/install-tools.sh
+
+dev-up: install ## start broker, Redis, topics, roster and every service in the background (.local/)
+	@$(PY) -m tools.devstack up
+
+dev-down: ## stop what dev-up started
+	@$(PY) -m tools.devstack down
+
+status: ## what the local stack runs
+	@$(PY) -m tools.devstack status
+
+run: dev-up ## the local stack plus demo traffic and a live summary; Ctrl-C stops everything
+	@trap '$(PY) -m tools.devstack down' EXIT; \
+	$(PY) -m tools.demo --api-key "$$($(PY) -m tools.devstack api-key)" || true
+
+test: install tools ## unit, integration and deploy tests against a real broker and Redis
+	@export SALESFLOW_RUN_DIR=$(TEST_RUN_DIR); \
+	$(PY) -m tools.devstack up --infra-only && \
+	trap '$(PY) -m tools.devstack down' EXIT; \
+	$(PY) -m pytest -q -p no:cacheprovider
+
+unit: install ## the pure tests only (no broker, no Redis)
+	@$(PY) -m pytest -q -m 'not integration and not deploy'
+
+lint: install ## ruff, mypy --strict and the import contracts
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+	@$(PY) -m mypy shared services tools
+	@$(VENV)/bin/lint-imports
+
+format: install ## apply ruff's formatting and safe fixes
+	@$(PY) -m ruff format .
+	@$(PY) -m ruff check --fix .
+
+clean: dev-down ## remove local state (.local) and caches
+	@rm -rf .local .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: help install tools dev-up dev-down status run test unit lint format clean

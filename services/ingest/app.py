@@ -1,0 +1,110 @@
+"""ingest's wiring: the Kafka agents and the capture path shared with the HTTP API.
+
+Decode -> validate -> claim the event_id in Redis -> produce -> confirm the claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.dead_letters import RecordMeta
+from shared.errors import InvalidRecord
+from shared.health import install_health
+from shared.runtime import ServiceRuntime, runtime_for
+from services.ingest.capture import captured_engagement, captured_lead
+from services.ingest.config import PORT, IngestConfig
+from services.ingest.identity import IdentityStore
+from services.ingest.validation import ValidationFailed, validate_engagement, validate_lead
+
+
+@dataclass(frozen=True)
+class Outcome:
+    lead_id: str
+    duplicate: bool
+
+
+class Ingest:
+    """The capture path; HTTP views and Kafka agents both call it."""
+
+    def __init__(self, runtime: ServiceRuntime, config: IngestConfig) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.identity = IdentityStore(runtime.redis, runtime.redis_key(), runtime.metrics, config.dedupe_ttl_seconds)
+        metrics = runtime.metrics
+        self.leads_total = metrics.counter("leads_total", "Leads captured.", ("source",))
+        self.rejected_total = metrics.counter("rejected_total", "Submissions rejected.", ("reason",))
+        self.duplicates_total = metrics.counter("duplicates_total", "Re-sent event_ids answered from the dedupe keys.")
+
+    async def capture_lead(self, lead: dict[str, Any], *, wait: bool) -> Outcome:
+        """Capture a validated lead once per event_id; a duplicate returns the first lead_id."""
+        claim = await self.identity.claim(lead["event_id"], lead["email"])
+        if claim.duplicate:
+            self.duplicates_total.inc()
+            return Outcome(claim.lead_id, True)
+        record = captured_lead(lead, claim.lead_id, claim.new_lead, datetime.now(UTC))
+        await self._send_claimed(lead["event_id"], claim.lead_id, "leads.captured", ("LeadCaptured", record), wait)
+        self.leads_total.labels(lead["source"]).inc()
+        self.runtime.log.info("lead_captured", lead_id=claim.lead_id, source=lead["source"], new_lead=claim.new_lead)
+        return Outcome(claim.lead_id, False)
+
+    async def capture_engagement(self, engagement: dict[str, Any], *, wait: bool) -> Outcome:
+        """Capture an engagement event once per event_id, resolving its lead from the email."""
+        lead_id = engagement["lead_id"]
+        if lead_id is None:
+            lead_id, _created = await self.identity.resolve(engagement["email"])
+        claim = await self.identity.claim_event(engagement["event_id"], lead_id)
+        if claim.duplicate:
+            self.duplicates_total.inc()
+            return Outcome(claim.lead_id, True)
+        record = ("EngagementEvent", captured_engagement(engagement, lead_id))
+        await self._send_claimed(engagement["event_id"], lead_id, "engagement.captured", record, wait)
+        self.runtime.log.info("engagement_captured", lead_id=lead_id, engagement_type=engagement["type"])
+        return Outcome(lead_id, False)
+
+    async def _send_claimed(self, event_id: str, lead_id: str, topic: str, record: Any, wait: bool) -> None:
+        try:
+            await self.runtime.send(topic, lead_id, record, wait=wait)
+        except BaseException:
+            await self.identity.release(event_id)
+            raise
+        await self.identity.confirm(event_id, lead_id)
+
+    def reject(self, error: ValidationFailed) -> None:
+        for field_error in error.errors:
+            self.rejected_total.labels(field_error.field).inc()
+
+
+def build(runtime: ServiceRuntime, config: IngestConfig) -> Ingest:
+    """Wire agents, HTTP API and health onto the runtime's app."""
+    from services.ingest.http_api import install_http_api
+
+    ingest = Ingest(runtime, config)
+
+    async def on_lead(value: dict[str, Any], meta: RecordMeta) -> None:
+        await ingest.capture_lead(_validated(ingest, validate_lead, value), wait=False)
+
+    async def on_engagement(value: dict[str, Any], meta: RecordMeta) -> None:
+        await ingest.capture_engagement(_validated(ingest, validate_engagement, value), wait=False)
+
+    runtime.consume("leads.inbound", on_lead)
+    runtime.consume("engagement.inbound", on_engagement)
+    install_http_api(ingest)
+    install_health(runtime)
+    return ingest
+
+
+def _validated(ingest: Ingest, validate: Any, value: dict[str, Any]) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = validate(value, now=datetime.now(UTC))
+    except ValidationFailed as exc:
+        ingest.reject(exc)
+        raise InvalidRecord(str(exc)) from exc
+    return result
+
+
+def create(env: dict[str, str] | None = None) -> Ingest:
+    # No tables: ingest's producer may batch even on the local broker.
+    runtime = runtime_for("ingest", PORT, env, writes_changelogs=False)
+    return build(runtime, IngestConfig.from_env(env))

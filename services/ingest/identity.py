@@ -1,0 +1,109 @@
+"""Redis adapter for identity and idempotency: email -> lead_id, and event_id claims.
+
+One Lua script makes the claim atomic across replicas: a re-sent event_id is answered with the
+lead_id it got the first time and is never captured twice. A claim starts "pending" with a short
+TTL and is confirmed after the record is produced, so a crash in between never loses a lead:
+the pending claim expires and the upstream retry goes through.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import redis.asyncio as redis
+
+from shared.metrics import ServiceMetrics
+from shared.redis_client import timed
+
+PENDING = b"pending:"
+
+# KEYS[1] event claim, KEYS[2] identity; ARGV[1] candidate lead_id, ARGV[2] pending TTL seconds.
+# Returns {lead_id, duplicate (0/1), new_lead (0/1)}.
+_CLAIM = """
+local seen = redis.call('GET', KEYS[1])
+if seen then
+  local lead = string.gsub(seen, '^pending:', '')
+  return {lead, 1, 0}
+end
+local lead = redis.call('GET', KEYS[2])
+local new = 0
+if not lead then
+  lead = ARGV[1]
+  redis.call('SET', KEYS[2], lead)
+  new = 1
+end
+redis.call('SET', KEYS[1], 'pending:' .. lead, 'EX', tonumber(ARGV[2]))
+return {lead, 0, new}
+"""
+
+# KEYS[1] identity; ARGV[1] candidate lead_id. Returns {lead_id, new_lead}.
+_RESOLVE = """
+local lead = redis.call('GET', KEYS[1])
+if lead then return {lead, 0} end
+redis.call('SET', KEYS[1], ARGV[1])
+return {ARGV[1], 1}
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    lead_id: str
+    duplicate: bool
+    new_lead: bool
+
+
+class IdentityStore:
+    """Identity and dedupe keys under `prefix`; every call is timed and maps outages to retries."""
+
+    def __init__(self, client: redis.Redis, prefix: str, metrics: ServiceMetrics,
+                 dedupe_ttl_seconds: int, pending_ttl_seconds: int = 30) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._metrics = metrics
+        self._dedupe_ttl = dedupe_ttl_seconds
+        self._pending_ttl = pending_ttl_seconds
+        self._claim = client.register_script(_CLAIM)
+        self._resolve = client.register_script(_RESOLVE)
+
+    def _event_key(self, event_id: str) -> str:
+        return f"{self._prefix}event:{event_id}"
+
+    def _identity_key(self, email: str) -> str:
+        return f"{self._prefix}identity:{email}"
+
+    async def claim(self, event_id: str, email: str) -> Claim:
+        """Claim `event_id` for the lead with `email`; duplicate=True when it was claimed before."""
+        keys = [self._event_key(event_id), self._identity_key(email)]
+        lead, duplicate, new = await timed(self._metrics, self._claim(keys=keys, args=[new_lead_id(), self._pending_ttl]))
+        return Claim(_text(lead), bool(duplicate), bool(new))
+
+    async def confirm(self, event_id: str, lead_id: str) -> None:
+        """The record is produced: keep the claim for the dedupe window."""
+        await timed(self._metrics, self._client.set(self._event_key(event_id), lead_id, ex=self._dedupe_ttl))
+
+    async def release(self, event_id: str) -> None:
+        """Producing failed: drop the pending claim so a retry can go through at once."""
+        await timed(self._metrics, self._client.delete(self._event_key(event_id)))
+
+    async def claim_event(self, event_id: str, lead_id: str) -> Claim:
+        """Claim `event_id` for a known lead (engagement events)."""
+        key = self._event_key(event_id)
+        claimed = await timed(self._metrics, self._client.set(key, f"pending:{lead_id}", nx=True, ex=self._pending_ttl))
+        if claimed:
+            return Claim(lead_id, False, False)
+        seen = await timed(self._metrics, self._client.get(key))
+        return Claim(_text(seen or lead_id.encode()).removeprefix("pending:"), True, False)
+
+    async def resolve(self, email: str) -> tuple[str, bool]:
+        """The lead_id for `email`, created when unknown; (lead_id, created)."""
+        lead, new = await timed(self._metrics, self._resolve(keys=[self._identity_key(email)], args=[new_lead_id()]))
+        return _text(lead), bool(new)
+
+
+def new_lead_id() -> str:
+    return f"lead_{uuid.uuid4().hex}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,86 @@
+"""The OpenAPI 3.1 document for ingest's HTTP API, derived from the Avro contract.
+
+Request bodies are generated from schemas/avro (LeadSubmitted, EngagementEvent) so the HTTP and
+Kafka contracts cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from shared.avro_codec import default_schema_dir
+
+_PRIMITIVES = {"string": {"type": "string"}, "int": {"type": "integer"}, "long": {"type": "integer"},
+               "boolean": {"type": "boolean"}, "double": {"type": "number"}}
+
+
+def json_schema_for(avro_type: Any) -> dict[str, Any]:
+    """JSON Schema for one Avro field type, as the HTTP API accepts it."""
+    if isinstance(avro_type, list):
+        inner = [t for t in avro_type if t != "null"]
+        return {"anyOf": [json_schema_for(inner[0]), {"type": "null"}]}
+    if isinstance(avro_type, str):
+        return dict(_PRIMITIVES[avro_type])
+    if avro_type.get("logicalType") == "timestamp-millis":
+        return {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer", "minimum": 0}],
+                "description": "ISO-8601 with zone, or epoch milliseconds"}
+    if avro_type["type"] == "enum":
+        return {"type": "string", "enum": avro_type["symbols"]}
+    if avro_type["type"] == "map":
+        return {"type": "object", "additionalProperties": json_schema_for(avro_type["values"])}
+    return {}
+
+
+def request_schema(record: str, generated: tuple[str, ...]) -> dict[str, Any]:
+    """An object schema from an Avro record; fields without defaults are required unless generated."""
+    avro = json.loads((default_schema_dir() / f"{record}.avsc").read_text(encoding="utf-8"))
+    properties = {f["name"]: json_schema_for(f["type"]) | {"description": f.get("doc", "")} for f in avro["fields"]}
+    required = [f["name"] for f in avro["fields"] if "default" not in f and f["name"] not in generated]
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def _post(summary: str, schema_ref: str) -> dict[str, Any]:
+    body = {"oneOf": [{"$ref": schema_ref}, {"type": "array", "items": {"$ref": schema_ref}, "minItems": 1, "maxItems": 500}]}
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "202": {"description": "Accepted (or recognised as a duplicate)",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
+            "400": {"description": "Malformed JSON"} | error, "401": {"description": "Missing or invalid API key"} | error,
+            "413": {"description": "Body over 1 MiB"} | error, "422": {"description": "Invalid fields"} | error,
+            "503": {"description": "Temporarily unavailable; retry after Retry-After seconds"} | error,
+        },
+    }
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    accepted_one = {"type": "object", "required": ["lead_id", "event_id", "duplicate"], "properties": {
+        "lead_id": {"type": "string"}, "event_id": {"type": "string"}, "duplicate": {"type": "boolean"}}}
+    field_error = {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"},
+                                                    "index": {"type": "integer"}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "salesflow ingest", "version": "1.0.0",
+                 "description": "Submit leads and engagement events. Kafka equivalents: leads.inbound, engagement.inbound."},
+        "paths": {
+            "/v1/leads": {"post": _post("Submit one lead or a batch of up to 500", "#/components/schemas/LeadSubmitted")},
+            "/v1/engagement": {"post": _post("Submit engagement events", "#/components/schemas/EngagementEvent")},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "LeadSubmitted": request_schema("LeadSubmitted", ("event_id", "occurred_at")),
+                "EngagementEvent": request_schema("EngagementEvent", ("event_id", "occurred_at")),
+                "Accepted": {"oneOf": [accepted_one, {"type": "object", "properties": {
+                    "results": {"type": "array", "items": accepted_one}}}]},
+                "Error": {"type": "object", "properties": {"error": {"type": "string"},
+                                                           "errors": {"type": "array", "items": field_error}}},
+            },
+        },
+    }

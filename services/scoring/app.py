@@ -1,0 +1,80 @@
+"""scoring's wiring: keep each lead's profile in a table, re-score on every fact or engagement.
+
+Emits leads.scored only when the score changes and leads.qualified once per lead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.dead_letters import RecordMeta
+from shared.errors import InvalidRecord
+from shared.health import install_health
+from shared.records import EngagementEvent, LeadCaptured
+from shared.tables import JsonTable
+from shared.runtime import ServiceRuntime, runtime_for
+from services.scoring import domain
+from services.scoring.config import PORT, ScoringConfig
+from services.scoring.records import engagement_from, facts_from, lead_qualified, lead_scored
+from services.scoring.rules import ScoringRules, load_rules
+
+
+class Scoring:
+    def __init__(self, runtime: ServiceRuntime, config: ScoringConfig, rules: ScoringRules) -> None:
+        self.runtime, self.config, self.rules = runtime, config, rules
+        self.profiles = JsonTable(runtime.app, "lead-profiles", runtime.settings.topic_partitions)
+        self.qualified_total = runtime.metrics.counter("leads_qualified_total", "Leads that crossed the MQL threshold.")
+
+    def _load(self, lead_id: str) -> tuple[domain.LeadProfile, dict[str, Any]]:
+        stored = self.profiles.get(lead_id)
+        if stored is None:
+            return domain.new_profile(lead_id, domain.LeadFacts()), {}
+        return domain.profile_from_dict(stored["profile"]), stored["context"]
+
+    async def on_captured(self, lead: LeadCaptured, meta: RecordMeta) -> None:
+        profile, context = self._load(lead.lead_id)
+        profile = domain.update_facts(profile, facts_from(lead))
+        context = context | {"company_domain": lead.company_domain,
+                             "captured_at": context.get("captured_at") or lead.captured_at.isoformat()}
+        await self._rescore(profile, context, lead.event_id)
+
+    async def on_engagement(self, event: EngagementEvent, meta: RecordMeta) -> None:
+        if event.lead_id is None:
+            raise InvalidRecord("engagement.captured record without lead_id")
+        profile, context = self._load(event.lead_id)
+        try:
+            engagement = engagement_from(event)
+        except ValueError as exc:
+            raise InvalidRecord(str(exc)) from exc
+        profile = domain.record_engagement(profile, engagement, max_events=self.config.max_events)
+        await self._rescore(profile, context, event.event_id)
+
+    async def _rescore(self, profile: domain.LeadProfile, context: dict[str, Any], cause_id: str) -> None:
+        now = datetime.now(UTC)
+        score = domain.score_lead(profile.facts, profile.engagements, self.rules, now)
+        decision = domain.decide_emission(profile, score.score, self.rules.mql_threshold)
+        captured_at = datetime.fromisoformat(context["captured_at"]) if context.get("captured_at") else None
+        lead_id, email = profile.lead_id, profile.facts.email or ""
+        if decision.emit_scored:
+            await self.runtime.send("leads.scored", lead_id, lead_scored(lead_id, cause_id, email, score, now, captured_at))
+        if decision.emit_qualified:
+            record = lead_qualified(lead_id, context, profile.facts, score, self.rules.mql_threshold, now, captured_at)
+            await self.runtime.send("leads.qualified", lead_id, record)
+            self.qualified_total.inc()
+        profile = domain.apply_score(profile, score, decision)
+        self.profiles[lead_id] = {"profile": domain.profile_to_dict(profile), "context": context}
+        self.runtime.log.info("lead_scored", lead_id=lead_id, score=score.score, grade=score.grade,
+                              emitted=decision.emit_scored, qualified=decision.emit_qualified)
+
+
+def build(runtime: ServiceRuntime, config: ScoringConfig) -> Scoring:
+    scoring = Scoring(runtime, config, load_rules(config.rules_path))
+    runtime.consume("leads.captured", scoring.on_captured, LeadCaptured)
+    runtime.consume("engagement.captured", scoring.on_engagement, EngagementEvent)
+    install_health(runtime)
+    return scoring
+
+
+def create(env: dict[str, str] | None = None) -> Scoring:
+    return build(runtime_for("scoring", PORT, env), ScoringConfig.from_env(env))

@@ -1,0 +1,162 @@
+"""A service's runtime: the Faust app plus codec, metrics, Redis and the per-record loop.
+
+The loop decodes, hands the handler a record and its metadata, and routes failures: bad data to
+the dead-letter topic (processing goes on), a dependency outage to a retry with backoff, anything
+else to a crash (nothing committed; the orchestrator restarts the process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import faust
+import structlog
+from prometheus_client import CollectorRegistry
+
+from shared.avro_codec import AvroCodec, DecodeError, create_codec
+from shared.config import ServiceSettings
+from shared.dead_letters import RecordMeta, dead_letter_headers
+from shared.errors import InvalidRecord, TransientFailure
+from shared.faust_app import create_app
+from shared.metrics import ServiceMetrics
+from shared.records import from_avro, to_avro
+from shared.redis_client import create_redis
+from shared.topics import Cleanup, dlq_name, physical_name, topic_spec
+
+R = TypeVar("R")
+Handler = Callable[[R, RecordMeta], Awaitable[None]]
+MAX_RETRY_DELAY = 5.0
+
+
+class ServiceRuntime:
+    """Everything a service's wiring module needs, built once at start-up."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        registry: CollectorRegistry | None = None,
+        codec: AvroCodec | None = None,
+        app_id: str | None = None,
+        writes_changelogs: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.service = settings.service
+        self.app = create_app(settings, app_id=app_id, writes_changelogs=writes_changelogs)
+        self.codec = codec or create_codec(settings.kafka.schema_registry_url)
+        self.metrics = ServiceMetrics.create(settings.service, registry or CollectorRegistry())
+        self.redis = create_redis(settings.redis_url)
+        self.log = structlog.get_logger(settings.service)
+        self.dlq = self.topic(dlq_name(settings.service))
+        self._topics: dict[str, faust.TopicT] = {}
+
+    def redis_key(self, *parts: str) -> str:
+        """A namespaced Redis key: <prefix><service>:<parts...>."""
+        return self.settings.redis_prefix + ":".join((self.service, *parts))
+
+    def topic(self, name: str) -> faust.TopicT:
+        """The Faust topic for contract topic `name` (partitions and cleanup from the registry)."""
+        spec = topic_spec(name)
+        return self.app.topic(
+            physical_name(name, self.settings.topic_prefix),
+            partitions=spec.partitions,
+            compacting=spec.cleanup is Cleanup.COMPACT,
+            deleting=spec.cleanup is Cleanup.DELETE,
+            retention=spec.retention_ms / 1000 if spec.cleanup is Cleanup.DELETE else None,
+        )
+
+    async def send(self, name: str, key: str, record: Any, *, wait: bool = False) -> None:
+        """Encode a record dataclass (or a (record name, dict) pair) and produce it to `name`.
+
+        Agents need not wait: Faust flushes the producer before it commits consumed offsets.
+        HTTP handlers pass `wait=True` so they answer only after the broker acknowledged.
+        """
+        record_name, value = (record.RECORD, to_avro(record)) if hasattr(record, "RECORD") else record
+        data = self.codec.encode(record_name, value)
+        pending = await self._topic_cached(name).send(key=key.encode(), value=data)
+        if wait:
+            await pending
+        self.metrics.events_out.labels(name).inc()
+
+    def _topic_cached(self, name: str) -> faust.TopicT:
+        if name not in self._topics:
+            self._topics[name] = self.topic(name)
+        return self._topics[name]
+
+    def consume(self, name: str, handler: Handler[Any], record_type: type[Any] | None = None) -> None:
+        """Register an agent on topic `name` that runs `handler` once per record, in order.
+
+        With `record_type` the handler gets that dataclass, otherwise the decoded dict.
+        """
+        spec = topic_spec(name)
+        if spec.record is None:
+            raise ValueError(f"{name} carries no Avro record")
+        expected = spec.record
+
+        async def agent(stream: faust.StreamT[bytes]) -> None:
+            async for event in stream.events():
+                meta = _meta(event, name)
+                await self._process(meta, event.value, expected, record_type, handler)
+
+        agent.__name__ = f"consume_{name.replace('.', '_')}"
+        self.app.agent(self.topic(name), name=f"{self.service}.{name}")(agent)
+
+    async def _process(
+        self, meta: RecordMeta, data: bytes, expected: str, record_type: type[Any] | None, handler: Handler[Any]
+    ) -> None:
+        started = time.perf_counter()
+        self.metrics.events_in.labels(meta.topic).inc()
+        structlog.contextvars.bind_contextvars(topic=meta.topic, partition=meta.partition, offset=meta.offset)
+        try:
+            value = self.codec.decode_as(data, expected)
+            self._observe_age(meta.topic, value)
+            record = from_avro(record_type, value) if record_type else value
+            await self._with_retries(lambda: handler(record, meta))
+        except (DecodeError, InvalidRecord) as exc:
+            await self.dead_letter(meta, data, exc)
+        finally:
+            structlog.contextvars.unbind_contextvars("topic", "partition", "offset")
+            self.metrics.processing_seconds.labels(meta.topic).observe(time.perf_counter() - started)
+
+    async def _with_retries(self, call: Callable[[], Awaitable[None]]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await call()
+                return
+            except TransientFailure as exc:
+                # Never dead-letter an outage: wait and try the same record again.
+                self.log.warning("dependency_unavailable", error=str(exc), retry_in_seconds=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
+
+    async def dead_letter(self, meta: RecordMeta, data: bytes, error: BaseException) -> None:
+        """Send the original bytes to dlq.<service> with headers naming the error and origin."""
+        reason = "decode_error" if isinstance(error, DecodeError) else "validation_error"
+        headers = dead_letter_headers(meta, error, self.service, datetime.now(UTC))
+        await self.dlq.send(key=meta.key, value=data, headers=headers)
+        self.metrics.events_failed.labels(meta.topic, reason).inc()
+        self.metrics.dead_letters.labels(meta.topic, type(error).__name__).inc()
+        self.log.warning("record_dead_lettered", error_class=type(error).__name__, error=str(error))
+
+    def _observe_age(self, topic: str, value: Mapping[str, Any]) -> None:
+        occurred = value.get("occurred_at")
+        if isinstance(occurred, datetime):
+            age = (datetime.now(UTC) - occurred).total_seconds()
+            self.metrics.event_age_seconds.labels(topic).observe(max(age, 0.0))
+
+
+def _meta(event: faust.EventT[bytes], name: str) -> RecordMeta:
+    message = event.message
+    return RecordMeta(name, message.partition, message.offset, message.key, message.timestamp)
+
+
+def runtime_for(
+    service: str, default_port: int, env: Mapping[str, str] | None = None, *, writes_changelogs: bool = True
+) -> ServiceRuntime:
+    """The runtime configured from the environment."""
+    return ServiceRuntime(ServiceSettings.from_env(service, default_port, env), writes_changelogs=writes_changelogs)

@@ -1,0 +1,1 @@
+"""Developer tooling: the local stack (broker, Redis, services) and the demo traffic generator."""
