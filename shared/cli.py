@@ -17,7 +17,7 @@ from typing import Any, Protocol, TextIO
 import yaml
 
 from shared.config import KafkaSettings
-from shared.topics import TOPICS, TopicSpec, physical_name
+from shared.topics import TOPICS, Cleanup, TopicSpec, physical_name
 
 STRIMZI_CLUSTER = "salesflow"
 STRIMZI_REPLICAS = 3
@@ -88,6 +88,21 @@ def topics_table(specs: Iterable[TopicSpec]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
+def topics_markdown(specs: Iterable[TopicSpec]) -> str:
+    """The registry as the Markdown table of schemas/avro/README.md."""
+    rows = ["| topic | value | key | partitions | cleanup | what |", "| --- | --- | --- | --- | --- | --- |"]
+    for s in specs:
+        value = f"`{s.record}`" if s.record else "the original bytes"
+        cleanup = "compact" if s.cleanup is Cleanup.COMPACT else f"delete after {_duration(s.retention_ms)}"
+        rows.append(f"| `{s.name}` | {value} | {s.key} | {s.partitions} | {cleanup} | {s.doc} |")
+    return "\n".join(rows)
+
+
+def _duration(ms: int) -> str:
+    day = 24 * 3600 * 1000
+    return f"{ms // day} days" if ms % day == 0 else f"{ms} ms"
+
+
 def strimzi_resource(spec: TopicSpec) -> dict[str, Any]:
     """The Strimzi KafkaTopic for one spec; Kubernetes names cannot hold dots, so they become dashes."""
     return {
@@ -129,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--replication-factor", type=_positive,
                         help="Default: 1 on the local broker, else 3.")
     create.add_argument("--timeout", type=float, default=30.0, help="Seconds to wait for the cluster.")
-    commands.add_parser("list", help="Print the registry as a table.")
+    listing = commands.add_parser("list", help="Print the registry as a table.")
+    listing.add_argument("--markdown", action="store_true", help="As the Markdown table of schemas/avro/README.md.")
     render = commands.add_parser("render-strimzi", help="Strimzi KafkaTopic YAML for every topic.")
     target = render.add_mutually_exclusive_group()
     target.add_argument("--output", type=Path, help="Write the YAML to PATH instead of stdout.")
@@ -180,7 +196,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if args.command == "create":
         return run_create(args, os.environ if env is None else env, out)
     if args.command == "list":
-        print(topics_table(TOPICS), file=out)
+        print(topics_markdown(TOPICS) if args.markdown else topics_table(TOPICS), file=out)
         return 0
     return run_render(args, out)
 

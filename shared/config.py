@@ -162,7 +162,7 @@ class ServiceSettings:
             data_dir=env_str(env, "SALESFLOW_DATA_DIR", ".local/data"),
             web_host=env_str(env, f"{prefix}WEB_HOST", "0.0.0.0"),
             web_port=env_int(env, f"{prefix}PORT", default_port),
-            log_level=env_str(env, "LOG_LEVEL", "INFO").upper(),
+            log_level=env_str(env, "SALESFLOW_LOG_LEVEL", env_str(env, "LOG_LEVEL", "INFO")).upper(),
             instance_id=env_str(env, "SALESFLOW_STATIC_MEMBER_ID", ""),
             topic_partitions=env_int(env, "SALESFLOW_TOPIC_PARTITIONS", 6),
             topic_prefix=env_str(env, "SALESFLOW_TOPIC_PREFIX", ""),

@@ -20,8 +20,9 @@ PII_KEYS = frozenset(
      "sasl_password", "authorization", "api_key", "token"}
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-# Phone-like runs: an optional +, then 7+ digits with common separators.
-_PHONE = re.compile(r"(?<![\w.])\+?\d[\d\s()\-]{6,}\d(?![\w.])")
+# Phone-like runs: an optional +, then 7+ digits with common separators. Not a date (2024-05-14),
+# nor a run that starts inside one ("05-14 10" in "2024-05-14 10:00"): those are timestamps.
+_PHONE = re.compile(r"(?<![\w.\-])(?!\d{4}-\d\d-\d\d)\+?\d[\d\s()\-]{6,}\d(?![\w.])")
 
 
 def redact_text(text: str) -> str:

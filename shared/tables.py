@@ -1,12 +1,12 @@
-"""A Faust table of JSON documents keyed by string, over the app's raw (bytes) serializers.
+"""A Faust table of JSON documents keyed by string.
 
-Topics carry Avro bytes, so the app's serializers are raw; this wrapper encodes table keys and
-values itself, so what recovery reads back from the changelog is exactly what was written.
+Faust serialises tables with its JSON codec (whatever the app's topic serializers are), so what
+recovery reads back from the changelog is exactly the dict that was written. The wrapper keeps
+services to that one shape: str keys, JSON-object values.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,19 +17,18 @@ class JsonTable:
     """Dict-like access to a changelogged RocksDB table of JSON objects."""
 
     def __init__(self, app: faust.App, name: str, partitions: int) -> None:
-        self.table = app.Table(name, default=None, partitions=partitions)
+        self.table = app.Table(name, default=None, partitions=partitions, key_type=str, value_type=None)
 
     def get(self, key: str) -> dict[str, Any] | None:
-        raw = self.table.get(key.encode())
-        return None if raw is None else json.loads(raw)
+        value: dict[str, Any] | None = self.table.get(key)
+        return value
 
     def __setitem__(self, key: str, value: dict[str, Any]) -> None:
-        self.table[key.encode()] = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+        self.table[key] = value
 
     def __delitem__(self, key: str) -> None:
-        del self.table[key.encode()]
+        del self.table[key]
 
     def items(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Entries of the partitions this worker owns."""
-        for key, raw in self.table.items():
-            yield key.decode(), json.loads(raw)
+        yield from self.table.items()

@@ -32,7 +32,7 @@ TITLES = ["VP of Sales", "Chief Revenue Officer", "Head of Marketing", "Sales Op
           "Account Executive", "Procurement Lead"]
 SOURCES = ["web_form", "landing_page", "webinar", "trade_show", "referral", "partner", "paid_ads",
            "organic_search", "social", "email_campaign", "api", "import"]
-PRODUCTS = ["crm", "analytics", "automation", "platform"]
+PRODUCTS = ["platform", "analytics", "integrations", "support_plus"]
 ENGAGEMENT = [("page_view", 30), ("pricing_page_view", 12), ("email_open", 20), ("email_click", 10),
               ("content_download", 8), ("webinar_attended", 5), ("demo_request", 4), ("meeting_booked", 3),
               ("form_submit", 5), ("email_reply", 2), ("unsubscribe", 1)]

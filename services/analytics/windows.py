@@ -6,7 +6,7 @@ Grace rule: a window [start, end) stays open until the watermark reaches end + g
 whose window is already closed is added to the running total and to `late`, but never to its
 closed window, so a closed window's numbers never change once published. Hence for every key
 sum(windows) + late == running, whatever the order of arrival, until retention drops old windows
-(keep retain × window size well above the grace, so only closed windows are ever dropped).
+(keep retain times the window size well above the grace, so only closed windows are ever dropped).
 """
 
 from __future__ import annotations

@@ -11,13 +11,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-DelayUnit = Literal["business_days", "business_hours", "days", "hours", "minutes"]
+DelayUnit = Literal["business_days", "business_hours", "days", "hours", "minutes", "seconds"]
 
-_DELAY = re.compile(r"^\s*(\d+)\s+(business\s+days?|business\s+hours?|days?|hours?|minutes?)\s*$")
+_DELAY = re.compile(r"^\s*(\d+)\s+(business\s+days?|business\s+hours?|days?|hours?|minutes?|seconds?)\s*$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A send window holds within one local day, so a week of searching always finds one
 # unless the holidays cover years; the bound turns a misconfiguration into an error.
 _MAX_SEARCH_DAYS = 3660
+_ELAPSED_SECONDS = {"hours": 3600, "minutes": 60, "seconds": 1}
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,10 @@ class Delay:
 
     @classmethod
     def parse(cls, text: str) -> Delay:
-        """Parse '2 business days', '4 business hours', '3 days', '6 hours', '30 minutes'."""
+        """Parse '2 business days', '4 business hours', '3 days', '6 hours', '30 minutes', '5 seconds'.
+
+        Seconds exist for tests and demos that must run a whole sequence in moments.
+        """
         match = _DELAY.match(text)
         if match is None:
             raise ValueError(f"bad delay {text!r}")
@@ -132,8 +136,8 @@ def add_delay(moment: datetime, delay: Delay, window: SendWindow, tz: ZoneInfo) 
         local = moment.astimezone(tz)
         later = local.date() + timedelta(days=delay.amount)
         return _local_instant(later, local.time(), tz)
-    minutes = delay.amount * (60 if delay.unit == "hours" else 1)
-    return (moment + timedelta(minutes=minutes)).astimezone(UTC)
+    seconds = delay.amount * _ELAPSED_SECONDS[delay.unit]
+    return (moment + timedelta(seconds=seconds)).astimezone(UTC)
 
 
 def due_time(previous: datetime, delay: Delay, window: SendWindow, tz: ZoneInfo) -> datetime:

@@ -6,7 +6,7 @@ Pure: the caller passes now and records what it sent with mark_alerted; nothing 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from services.opportunity.pipeline import Pipeline
@@ -57,17 +57,23 @@ def check_alerts(state: Opportunity, pipeline: Pipeline, now: datetime) -> tuple
 
 def mark_alerted(state: Opportunity, alerts: tuple[Alert, ...]) -> Opportunity:
     """Remember alerts as sent; the newest key per kind replaces the older one."""
-    kinds = {f"{a.kind}:" for a in alerts}
+    return remember_alert_keys(state, tuple(a.key for a in alerts))
+
+
+def remember_alert_keys(state: Opportunity, keys: tuple[str, ...]) -> Opportunity:
+    """mark_alerted by Alert.key values (kind:condition), as the internal command carries them."""
+    kinds = {f"{key.partition(':')[0]}:" for key in keys}
     kept = [k for k in state.alerted if not any(k.startswith(p) for p in kinds)]
-    return replace(state, alerted=tuple(sorted({*kept, *(a.key for a in alerts)})))
+    return replace(state, alerted=tuple(sorted({*kept, *keys})))
 
 
 def _stalled(state: Opportunity, pipeline: Pipeline, now: datetime) -> Alert | None:
     stage = pipeline.stage(state.stage)
-    if stage is None or stage.days_to_stall is None:
+    stall_after = None if stage is None else stage.stall_after
+    if stall_after is None:
         return None
     since = state.last_touched_at
-    if now - since < timedelta(days=stage.days_to_stall):
+    if now - since < stall_after:
         return None
     return _alert(state, AlertKind.STALLED, f"{state.stage}@{since.isoformat()}", now)
 

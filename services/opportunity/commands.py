@@ -84,4 +84,11 @@ class Reopen(CommandBase):
     stage: str | None = None
 
 
-Command = OpenOpportunity | ChangeStage | UpdateOpportunity | LogActivity | CloseWon | CloseLost | Reopen
+@dataclass(frozen=True, kw_only=True)
+class MarkAlerted(CommandBase):
+    """Internal, from the alert timer: remember these Alert keys as reported (no visible change)."""
+
+    alert_keys: tuple[str, ...]
+
+
+Command = MarkAlerted | OpenOpportunity | ChangeStage | UpdateOpportunity | LogActivity | CloseWon | CloseLost | Reopen

@@ -9,12 +9,14 @@ import dataclasses
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from services.opportunity.alerts import remember_alert_keys
 from services.opportunity.commands import (
     ChangeStage,
     CloseLost,
     CloseWon,
     Command,
     LogActivity,
+    MarkAlerted,
     OpenOpportunity,
     Reopen,
     UpdateOpportunity,
@@ -67,6 +69,9 @@ def _decide(state: Opportunity | None, command: Command, pipeline: Pipeline, now
         return _open(state, command, pipeline, now)
     if state is None or state.opportunity_id != command.opportunity_id:
         return Rejected(RejectReason.UNKNOWN_OPPORTUNITY, f"no {command.opportunity_id!r}")
+    if isinstance(command, MarkAlerted):
+        # Bookkeeping only: allowed on closed deals too, and never a visible change.
+        return remember_alert_keys(state, command.alert_keys)
     if state.pipeline != pipeline.name:
         return Rejected(RejectReason.UNKNOWN_PIPELINE, f"{state.pipeline!r} is not configured")
     if isinstance(command, Reopen):

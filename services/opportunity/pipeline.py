@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
@@ -17,6 +18,7 @@ import yaml
 
 DEFAULT_PIPELINES_FILE = Path(__file__).with_name("pipelines.yaml")
 
+_SECONDS_PER_DAY = 86_400
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=StrEnum)
 _TOP_KEYS = frozenset({"default_pipeline", "lost_reasons", "pipelines"})
@@ -49,18 +51,28 @@ class StageType(StrEnum):
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage; days_to_stall is None exactly for closed (won or lost) stages."""
+    """One stage; days_to_stall is None exactly for closed (won or lost) stages.
+
+    days_to_stall may be fractional (0.5 is twelve hours), so short test pipelines can stall.
+    """
 
     name: str
     order: int
     probability: Decimal
     forecast_category: ForecastCategory
     type: StageType
-    days_to_stall: int | None
+    days_to_stall: Decimal | None
 
     @property
     def is_open(self) -> bool:
         return self.type is StageType.OPEN
+
+    @property
+    def stall_after(self) -> timedelta | None:
+        """How long a deal may sit in this stage untouched; None for closed stages."""
+        if self.days_to_stall is None:
+            return None
+        return timedelta(seconds=float(self.days_to_stall * _SECONDS_PER_DAY))
 
 
 @dataclass(frozen=True)
@@ -174,7 +186,7 @@ def _stage(data: object, path: str) -> Stage:
     return stage
 
 
-def _days_to_stall(value: object, stage_type: StageType, path: str) -> int | None:
+def _days_to_stall(value: object, stage_type: StageType, path: str) -> Decimal | None:
     where = f"{path}.days_to_stall"
     if stage_type is not StageType.OPEN:
         if value is not None:
@@ -182,9 +194,9 @@ def _days_to_stall(value: object, stage_type: StageType, path: str) -> int | Non
         return None
     if value is None:
         raise PipelineError(f"{where}: is required for an open stage")
-    days = _integer(value, where)
-    if days < 1:
-        raise PipelineError(f"{where}: must be at least 1, got {days}")
+    days = _decimal(value)
+    if days is None or not days.is_finite() or days <= 0:
+        raise PipelineError(f"{where}: must be a number of days above 0, got {value!r}")
     return days
 
 
@@ -256,12 +268,19 @@ def _integer(data: object, path: str) -> int:
     return data
 
 
-def _probability(data: object, path: str) -> Decimal:
+def _decimal(data: object) -> Decimal | None:
+    """A number from YAML as an exact Decimal; None for anything else (bools included)."""
+    if isinstance(data, bool) or not isinstance(data, int | float | str):
+        return None
     try:
         # str() first: YAML 0.1 must become Decimal("0.1"), not its binary expansion.
-        value = Decimal(str(data)) if not isinstance(data, bool) else None
+        return Decimal(str(data))
     except InvalidOperation:
-        value = None
+        return None
+
+
+def _probability(data: object, path: str) -> Decimal:
+    value = _decimal(data)
     if value is None or not value.is_finite() or not Decimal(0) <= value <= Decimal(1):
         raise PipelineError(f"{path}: must be a number between 0 and 1, got {data!r}")
     return value

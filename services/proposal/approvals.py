@@ -138,10 +138,14 @@ def effective_discount(line: PricedLine, overall_rate: Decimal) -> Decimal:
     return ONE - (ONE - line.discount_rate) * (ONE - overall_rate)
 
 
-def find_triggers(priced: PricedProposal, policy: ApprovalPolicy) -> tuple[Trigger, ...]:
-    """The lines whose discount exceeds the author's limit or the product's band."""
+def find_triggers(priced: PricedProposal, policy: ApprovalPolicy, author: str | None = None) -> tuple[Trigger, ...]:
+    """The lines whose discount exceeds the author's limit or the product's band.
+
+    `author` is the requester's role (default: the first); what it may grant alone needs nobody.
+    """
+    floor = policy.index(author) if author else 0
     found = (_trigger(line, priced.overall_discount_rate, policy) for line in priced.lines)
-    return tuple(trigger for trigger in found if trigger is not None)
+    return tuple(trigger for trigger in found if trigger is not None and policy.index(trigger.role) > floor)
 
 
 def _trigger(line: PricedLine, overall: Decimal, policy: ApprovalPolicy) -> Trigger | None:
@@ -158,20 +162,22 @@ def _lowest_role_allowing(discount: Decimal, policy: ApprovalPolicy) -> Role:
     return next(r for r in policy.roles if r.max_discount is None or discount <= r.max_discount)
 
 
-def approval_chain(triggers: tuple[Trigger, ...], policy: ApprovalPolicy) -> tuple[str, ...]:
+def approval_chain(triggers: tuple[Trigger, ...], policy: ApprovalPolicy, author: str | None = None) -> tuple[str, ...]:
     """Every role above the author up to the highest role a trigger needs, lowest first."""
-    top = max((policy.index(t.role) for t in triggers), default=0)
-    return tuple(role.name for role in policy.roles[1 : top + 1])
+    floor = policy.index(author) if author else 0
+    top = max((policy.index(t.role) for t in triggers), default=floor)
+    return tuple(role.name for role in policy.roles[floor + 1 : top + 1])
 
 
 def request_approval(
-    number: str, version: int, priced: PricedProposal, policy: ApprovalPolicy, now: datetime
+    number: str, version: int, priced: PricedProposal, policy: ApprovalPolicy, now: datetime, author: str | None = None
 ) -> Approval | None:
-    """Open an approval for a proposal version, or None when no line needs one."""
-    triggers = find_triggers(priced, policy)
+    """Open an approval for a proposal version, or None when no line needs one from `author`."""
+    triggers = find_triggers(priced, policy, author)
     if not triggers:
         return None
-    return Approval(number, version, triggers, approval_chain(triggers, policy), "requested", waiting_since=now)
+    chain = approval_chain(triggers, policy, author)
+    return Approval(number, version, triggers, chain, "requested", waiting_since=now)
 
 
 def decide(approval: Approval, decision: Decision, policy: ApprovalPolicy) -> Approval:

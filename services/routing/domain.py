@@ -142,7 +142,8 @@ def plan_route(
 ) -> RoutePlan:
     """Plan the decision: an active owner, then the first matching rule's eligible reps.
 
-    Deterministic: the same lead, roster and policy give the same plan in any map order.
+    `reps` is keyed by rep_id. Deterministic: the same inputs give the same plan in any
+    map order.
     An owner is tried whatever the rule; an owner at capacity overflows to the pool.
     """
     owner = reps.get(account_owner) if account_owner else None
@@ -152,9 +153,7 @@ def plan_route(
     rule = first_rule(facts, policy)
     verdicts = eligibility(facts, reps, rule, skip=account_owner)
     pool = tuple(rep_id for rep_id, reason in verdicts if reason is None)
-    passed += tuple(
-        Candidate(r, "passed_over", reason) for r, reason in verdicts if reason
-    )
+    passed += tuple(Candidate(r, "passed_over", reason) for r, reason in verdicts if reason)
     members = (owner_id, *pool) if owner_id else pool
     return RoutePlan(
         rule_name=rule.name if rule else NO_RULE,
@@ -178,7 +177,7 @@ def decide_assignment(
     return Assignment(
         lead_id=lead.lead_id,
         rep_id=picked,
-        queue=None,
+        queue=None if picked else policy.fallback_queue,
         rule_name=OWNER_RULE if by_owner else plan.rule_name,
         reason=_assignment_reason(plan, picked, by_owner),
         sla_due_at=sla_due_at(lead.grade, now, policy),
@@ -202,20 +201,14 @@ async def route_lead(
 ) -> Assignment:
     """Route one lead: owner lookup, plan, atomic pick, then claim the account."""
     domain = account_domain(lead, policy)
-    plan = plan_route(
-        lead, reps, policy, await store.account_owner(domain) if domain else None
-    )
+    plan = plan_route(lead, reps, policy, await store.account_owner(domain) if domain else None)
     pick = await store.pick_rep(lead.lead_id, plan)
     if domain and pick.rep_id:
         await store.claim_account(domain, pick.rep_id)
-    return decide_assignment(
-        lead, plan, pick.rep_id, pick.skipped_at_capacity, policy, now
-    )
+    return decide_assignment(lead, plan, pick.rep_id, pick.skipped_at_capacity, policy, now)
 
 
-def _owner_passed_over(
-    account_owner: str | None, owner: Rep | None
-) -> tuple[Candidate, ...]:
+def _owner_passed_over(account_owner: str | None, owner: Rep | None) -> tuple[Candidate, ...]:
     if account_owner is None or (owner is not None and owner.active):
         return ()
     return (
@@ -227,9 +220,7 @@ def _owner_passed_over(
     )
 
 
-def _assignment_reason(
-    plan: RoutePlan, picked: str | None, by_owner: bool
-) -> AssignmentReason:
+def _assignment_reason(plan: RoutePlan, picked: str | None, by_owner: bool) -> AssignmentReason:
     if picked:
         return "account_owner" if by_owner else "round_robin"
     if plan.rule_name == NO_RULE and plan.owner is None:
@@ -237,16 +228,12 @@ def _assignment_reason(
     return "all_at_capacity" if plan.pool or plan.owner else "no_eligible_rep"
 
 
-def _audit(
-    plan: RoutePlan, picked: str | None, full: frozenset[str]
-) -> tuple[Candidate, ...]:
+def _audit(plan: RoutePlan, picked: str | None, full: frozenset[str]) -> tuple[Candidate, ...]:
     """Every rep considered: the chosen, the rest of owner and pool, the ineligible."""
     how: Reason = "account_owner" if picked == plan.owner else "round_robin"
     chosen = (Candidate(picked, "chosen", how),) if picked else ()
     members = (plan.owner, *plan.pool) if plan.owner else plan.pool
     lost = tuple(
-        Candidate(r, "passed_over", "at_capacity" if r in full else "lost_round_robin")
-        for r in members
-        if r != picked
+        Candidate(r, "passed_over", "at_capacity" if r in full else "lost_round_robin") for r in members if r != picked
     )
     return chosen + lost + plan.passed_over

@@ -12,14 +12,17 @@ from typing import Literal
 from services.routing.policy import RoutingPolicy, RoutingRule
 from services.routing.roster import GLOBAL_TERRITORY, Rep
 
-Exclusion = Literal[
-    "inactive", "outside_territory", "product_mismatch", "segment_mismatch"
-]
+Exclusion = Literal["inactive", "outside_territory", "product_mismatch", "segment_mismatch"]
 
 
 @dataclass(frozen=True)
 class LeadToRoute:
-    """What routing needs of a qualified lead; no `region` means the policy's map."""
+    """What routing needs of a qualified lead (LeadQualified's fields).
+
+    `country` is ISO 3166-1 alpha-2; `region` is the subdivision within it (state or
+    province: "CA" in the US is California), never the sales region, which the policy
+    derives from the country.
+    """
 
     lead_id: str
     email: str
@@ -49,15 +52,22 @@ class LeadFacts:
 
 
 def facts_of(lead: LeadToRoute, policy: RoutingPolicy) -> LeadFacts:
-    """Normalise the lead: upper-case country and region, lower-case product."""
+    """Normalise the lead: its territories are country, COUNTRY-SUBDIVISION and region."""
     country = (lead.country or "").strip().upper()
-    region = (lead.region or "").strip().upper() or policy.region_of(country)
     return LeadFacts(
-        territories=frozenset(t for t in (country, region) if t),
+        territories=frozenset(t for t in (country, _subdivision(lead, country), policy.region_of(country)) if t),
         product=(lead.product_interest or "").strip().lower() or None,
         segment=policy.segment_of(lead.employees),
         grade=(lead.grade or "").strip().upper() or None,
     )
+
+
+def _subdivision(lead: LeadToRoute, country: str) -> str | None:
+    # "CA" alone would read as Canada, so a subdivision is only ever matched as "US-CA".
+    code = (lead.region or "").strip().upper()
+    if not code or not country:
+        return None
+    return code if code.startswith(f"{country}-") else f"{country}-{code}"
 
 
 def match_rule(lead: LeadToRoute, policy: RoutingPolicy) -> RoutingRule | None:
@@ -98,17 +108,9 @@ def _exclusion(rep: Rep, facts: LeadFacts, rule: RoutingRule) -> Exclusion | Non
     checks = rule.rep_must_match
     if not rep.active:
         return "inactive"
-    if (
-        "territory" in checks
-        and not ({GLOBAL_TERRITORY} | facts.territories) & rep.territories
-    ):
+    if "territory" in checks and not ({GLOBAL_TERRITORY} | facts.territories) & rep.territories:
         return "outside_territory"
-    if (
-        "product" in checks
-        and facts.product
-        and rep.products
-        and facts.product not in rep.products
-    ):
+    if "product" in checks and facts.product and rep.products and facts.product not in rep.products:
         return "product_mismatch"
     if "segment" in checks and rep.segments and facts.segment not in rep.segments:
         return "segment_mismatch"

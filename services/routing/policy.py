@@ -64,19 +64,13 @@ class RoutingPolicy:
     def region_of(self, country: str) -> str | None:
         """The region listing `country` (ISO 3166 alpha-2, any case), or None."""
         code = country.strip().upper()
-        return next(
-            (name for name, codes in self.regions.items() if code in codes), None
-        )
+        return next((name for name, codes in self.regions.items() if code in codes), None)
 
     def segment_of(self, employees: int | None) -> str:
         """The smallest band holding `employees`; None gets `unknown_segment`."""
         if employees is None:
             return self.unknown_segment
-        fits = (
-            s
-            for s in self.segments
-            if s.max_employees is None or employees <= s.max_employees
-        )
+        fits = (s for s in self.segments if s.max_employees is None or employees <= s.max_employees)
         return next(fits, self.segments[-1]).name
 
     def sla_for(self, grade: str | None) -> timedelta:
@@ -96,9 +90,7 @@ def parse_policy(data: object) -> RoutingPolicy:
     regions = _parse_regions(doc.get("regions"))
     segments = _parse_segments(doc.get("segments"))
     sla_by_grade, default_sla = _parse_sla(doc.get("sla"))
-    products = frozenset(
-        p.lower() for p in _strings(doc.get("products", []), "products")
-    )
+    products = frozenset(p.lower() for p in _strings(doc.get("products", []), "products"))
     known = _Known(
         frozenset(regions),
         frozenset(s.name for s in segments),
@@ -114,10 +106,7 @@ def parse_policy(data: object) -> RoutingPolicy:
         sla_by_grade=sla_by_grade,
         default_sla=default_sla,
         fallback_queue=_text(doc.get("fallback_queue"), "fallback_queue"),
-        free_mail_domains=frozenset(
-            d.lower()
-            for d in _strings(doc.get("free_mail_domains", []), "free_mail_domains")
-        ),
+        free_mail_domains=frozenset(d.lower() for d in _strings(doc.get("free_mail_domains", []), "free_mail_domains")),
     )
 
 
@@ -125,17 +114,13 @@ def parse_duration(value: object, where: str) -> timedelta:
     """Parse '15m', '1h', '4h', '2d' or '30s' into a positive timedelta."""
     match = _DURATION.match(value) if isinstance(value, str) else None
     if match is None or int(match[1]) == 0:
-        raise PolicyError(
-            f"{where}: expected a positive duration like 15m, 1h or 2d, got {value!r}"
-        )
+        raise PolicyError(f"{where}: expected a positive duration like 15m, 1h or 2d, got {value!r}")
     return timedelta(**{_UNITS[match[2]]: int(match[1])})
 
 
 def read_yaml(source: str | Path, error: type[ValueError]) -> object:
     """YAML from a Path, a one-line str ending .yaml/.yml, or text; fails as `error`."""
-    is_path = isinstance(source, Path) or (
-        "\n" not in source and source.endswith((".yaml", ".yml"))
-    )
+    is_path = isinstance(source, Path) or ("\n" not in source and source.endswith((".yaml", ".yml")))
     try:
         text = Path(source).read_text(encoding="utf-8") if is_path else str(source)
         return cast(object, yaml.safe_load(text))
@@ -165,17 +150,14 @@ _POLICY_KEYS = frozenset(
         "free_mail_domains",
     }
 )
-_RULE_KEYS = frozenset(
-    {"name", "territories", "products", "segments", "grades", "rep_must_match"}
-)
+_RULE_KEYS = frozenset({"name", "territories", "products", "segments", "grades", "rep_must_match"})
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_SUBDIVISION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
 
 
 def _parse_regions(value: object) -> Mapping[str, frozenset[str]]:
     regions = {
-        name.upper(): frozenset(
-            _country(c, f"regions.{name}") for c in _strings(codes, f"regions.{name}")
-        )
+        name.upper(): frozenset(_country(c, f"regions.{name}") for c in _strings(codes, f"regions.{name}"))
         for name, codes in _mapping(value, "regions").items()
     }
     if not regions:
@@ -187,14 +169,10 @@ def _parse_regions(value: object) -> Mapping[str, frozenset[str]]:
 
 def _parse_segments(value: object) -> tuple[Segment, ...]:
     items = _list(value, "segments")
-    segments = tuple(
-        _parse_segment(item, f"segments[{i}]") for i, item in enumerate(items)
-    )
+    segments = tuple(_parse_segment(item, f"segments[{i}]") for i, item in enumerate(items))
     ceilings = [s.max_employees for s in segments]
     if not segments or ceilings[-1] is not None or None in ceilings[:-1]:
-        raise PolicyError(
-            "segments: list bands by ascending max_employees; only the last has none"
-        )
+        raise PolicyError("segments: list bands by ascending max_employees; only the last has none")
     if ceilings[:-1] != sorted(set(cast(list[int], ceilings[:-1]))):
         raise PolicyError("segments: max_employees must strictly increase")
     _unique([s.name for s in segments], "segments")
@@ -205,12 +183,8 @@ def _parse_segment(value: object, where: str) -> Segment:
     item = _mapping(value, where)
     _reject_unknown(item, frozenset({"name", "max_employees"}), where)
     ceiling = item.get("max_employees")
-    if ceiling is not None and (
-        not isinstance(ceiling, int) or isinstance(ceiling, bool) or ceiling < 0
-    ):
-        raise PolicyError(
-            f"{where}.max_employees: expected a non-negative integer, got {ceiling!r}"
-        )
+    if ceiling is not None and (not isinstance(ceiling, int) or isinstance(ceiling, bool) or ceiling < 0):
+        raise PolicyError(f"{where}.max_employees: expected a non-negative integer, got {ceiling!r}")
     return Segment(_text(item.get("name"), f"{where}.name").lower(), ceiling)
 
 
@@ -225,10 +199,7 @@ def _parse_sla(value: object) -> tuple[Mapping[str, timedelta], timedelta]:
 
 
 def _parse_rules(value: object, known: _Known) -> tuple[RoutingRule, ...]:
-    rules = tuple(
-        _parse_rule(item, f"rules[{i}]", known)
-        for i, item in enumerate(_list(value, "rules"))
-    )
+    rules = tuple(_parse_rule(item, f"rules[{i}]", known) for i, item in enumerate(_list(value, "rules")))
     if not rules:
         raise PolicyError("rules: at least one rule is required")
     _unique([r.name for r in rules], "rules")
@@ -260,15 +231,9 @@ def _parse_rule(value: object, where: str, known: _Known) -> RoutingRule:
             _territory(t, f"{where}.territories", known)
             for t in _strings(item.get("territories", []), f"{where}.territories")
         ),
-        products=_subset(
-            item.get("products", []), known.products, f"{where}.products", str.lower
-        ),
-        segments=_subset(
-            item.get("segments", []), known.segments, f"{where}.segments", str.lower
-        ),
-        grades=_subset(
-            item.get("grades", []), known.grades, f"{where}.grades", str.upper
-        ),
+        products=_subset(item.get("products", []), known.products, f"{where}.products", str.lower),
+        segments=_subset(item.get("segments", []), known.segments, f"{where}.segments", str.lower),
+        grades=_subset(item.get("grades", []), known.grades, f"{where}.grades", str.upper),
         rep_must_match=cast(frozenset[RepCheck], checks),
     )
 
@@ -284,11 +249,9 @@ def _unknown_segment(value: object, segments: Sequence[Segment]) -> str:
 
 def _territory(value: str, where: str, known: _Known) -> str:
     code = value.strip().upper()
-    if code in known.regions or _COUNTRY.match(code):
+    if code in known.regions or _COUNTRY.match(code) or _SUBDIVISION.match(code):
         return code
-    raise PolicyError(
-        f"{where}: {value!r} is neither a declared region nor a two-letter country code"
-    )
+    raise PolicyError(f"{where}: {value!r} is not a declared region, country (DE) or subdivision (US-CA)")
 
 
 def _country(value: str, where: str) -> str:
@@ -298,9 +261,7 @@ def _country(value: str, where: str) -> str:
     return code
 
 
-def _subset(
-    value: object, allowed: frozenset[str], where: str, norm: Callable[[str], str]
-) -> frozenset[str]:
+def _subset(value: object, allowed: frozenset[str], where: str, norm: Callable[[str], str]) -> frozenset[str]:
     items = frozenset(norm(s.strip()) for s in _strings(value, where))
     if unknown := sorted(items - allowed):
         raise PolicyError(f"{where}: unknown {unknown}; declared: {sorted(allowed)}")
@@ -312,14 +273,10 @@ def _unique(names: Sequence[str], where: str) -> None:
         raise PolicyError(f"{where}: duplicates {dupes}")
 
 
-def _reject_unknown(
-    item: Mapping[str, object], allowed: frozenset[str], where: str
-) -> None:
+def _reject_unknown(item: Mapping[str, object], allowed: frozenset[str], where: str) -> None:
     # A misspelt key would be ignored and a rule would silently match too much.
     if unknown := sorted(set(item) - allowed):
-        raise PolicyError(
-            f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}"
-        )
+        raise PolicyError(f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}")
 
 
 def _mapping(value: object, where: str) -> Mapping[str, object]:
@@ -337,9 +294,7 @@ def _list(value: object, where: str) -> list[object]:
 def _strings(value: object, where: str) -> list[str]:
     items = _list(value, where)
     if not all(isinstance(s, str) and s.strip() for s in items):
-        hint = " (quote NO, ON, YES: YAML reads them as booleans)" * (
-            any(isinstance(s, bool) for s in items)
-        )
+        hint = " (quote NO, ON, YES: YAML reads them as booleans)" * (any(isinstance(s, bool) for s in items))
         raise PolicyError(f"{where}: expected non-empty strings, got {items!r}{hint}")
     return cast(list[str], items)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from services.routing.policy import read_yaml
 
 # A rep whose territories include this covers every country.
 GLOBAL_TERRITORY = "*"
+# RepProfile's schema default, so a YAML roster and the topic read a missing field alike.
+DEFAULT_CAPACITY = 50
 
 
 class RosterError(ValueError):
@@ -22,7 +25,10 @@ class RosterError(ValueError):
 
 @dataclass(frozen=True)
 class Rep:
-    """A rep; empty `products` or `segments` mean a generalist. Capacity: open leads."""
+    """A rep. Empty `products` or `segments`: a generalist; empty `territories`: covers none.
+
+    `capacity` is the most open leads the rep holds at once; 0 takes no new leads.
+    """
 
     rep_id: str
     name: str
@@ -46,8 +52,8 @@ def rep_from_dict(record: Mapping[str, Any]) -> Rep:
         rep_id=rep_id,
         name=_text(record, "name", rep_id),
         email=_text(record, "email", rep_id),
-        capacity=_capacity(record.get("capacity"), rep_id),
-        territories=_territories(record.get("territories"), rep_id),
+        capacity=_capacity(record.get("capacity", DEFAULT_CAPACITY), rep_id),
+        territories=_codes(record.get("territories") or [], "territories", rep_id, str.upper),
         products=_codes(record.get("products") or [], "products", rep_id, str.lower),
         segments=_codes(record.get("segments") or [], "segments", rep_id, str.lower),
         active=_flag(record.get("active", True), rep_id),
@@ -56,9 +62,9 @@ def rep_from_dict(record: Mapping[str, Any]) -> Rep:
     )
 
 
-def rep_to_dict(rep: Rep) -> dict[str, Any]:
-    """The roster record for `rep`; sets become sorted lists so equal reps match."""
-    return {
+def rep_to_dict(rep: Rep, updated_at: datetime | None = None) -> dict[str, Any]:
+    """The RepProfile record for `rep` (sets as sorted lists); `updated_at` added if given."""
+    record: dict[str, Any] = {
         "rep_id": rep.rep_id,
         "name": rep.name,
         "email": rep.email,
@@ -70,6 +76,7 @@ def rep_to_dict(rep: Rep) -> dict[str, Any]:
         "timezone": rep.timezone,
         "manager": rep.manager,
     }
+    return record if updated_at is None else {**record, "updated_at": updated_at}
 
 
 def load_roster(source: str | Path) -> tuple[Rep, ...]:
@@ -88,34 +95,26 @@ def load_roster(source: str | Path) -> tuple[Rep, ...]:
 def _rep_id(value: object) -> str:
     # No whitespace: the round robin's Redis reply separates rep ids with newlines.
     if not isinstance(value, str) or len(value.split()) != 1 or value != value.strip():
-        raise RosterError(
-            f"rep_id must be a non-empty string without whitespace, got {value!r}"
-        )
+        raise RosterError(f"rep_id must be a non-empty string without whitespace, got {value!r}")
     return value
 
 
 def _text(record: Mapping[str, Any], field: str, rep_id: str) -> str:
     value = record.get(field)
     if not isinstance(value, str) or not value.strip():
-        raise RosterError(
-            f"rep {rep_id}: {field} must be a non-empty string, got {value!r}"
-        )
+        raise RosterError(f"rep {rep_id}: {field} must be a non-empty string, got {value!r}")
     return value.strip()
 
 
 def _manager(value: object, rep_id: str) -> str | None:
     if value is not None and not isinstance(value, str):
-        raise RosterError(
-            f"rep {rep_id}: manager must be a string or null, got {value!r}"
-        )
+        raise RosterError(f"rep {rep_id}: manager must be a string or null, got {value!r}")
     return value or None
 
 
 def _capacity(value: object, rep_id: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise RosterError(
-            f"rep {rep_id}: capacity must be a non-negative integer, got {value!r}"
-        )
+        raise RosterError(f"rep {rep_id}: capacity must be a non-negative integer, got {value!r}")
     return value
 
 
@@ -125,22 +124,7 @@ def _flag(value: object, rep_id: str) -> bool:
     return value
 
 
-def _territories(value: object, rep_id: str) -> frozenset[str]:
-    territories = _codes(value, "territories", rep_id, str.upper)
-    if not territories:
-        raise RosterError(
-            f"rep {rep_id}: territories must list at least one country, region or '*'"
-        )
-    return territories
-
-
-def _codes(
-    value: object, field: str, rep_id: str, norm: Callable[[str], str]
-) -> frozenset[str]:
-    if not isinstance(value, (list, tuple)) or not all(
-        isinstance(v, str) and v.strip() for v in value
-    ):
-        raise RosterError(
-            f"rep {rep_id}: {field} must be a list of non-empty strings, got {value!r}"
-        )
+def _codes(value: object, field: str, rep_id: str, norm: Callable[[str], str]) -> frozenset[str]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RosterError(f"rep {rep_id}: {field} must be a list of non-empty strings, got {value!r}")
     return frozenset(norm(v.strip()) for v in value)

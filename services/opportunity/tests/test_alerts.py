@@ -9,16 +9,20 @@ from services.opportunity.alerts import (
     AlertKind,
     check_alerts,
     mark_alerted,
+    remember_alert_keys,
 )
 from services.opportunity.commands import (
     ActivityKind,
     ChangeStage,
     CloseWon,
     LogActivity,
+    MarkAlerted,
     UpdateOpportunity,
 )
+from services.opportunity.domain import Applied, apply_command
+from services.opportunity.pipeline import parse_pipelines
 from services.opportunity.state import Opportunity
-from services.opportunity.tests.builders import PIPELINE, T0, applied, new_id, opened
+from services.opportunity.tests.builders import PIPELINE, T0, applied, new_id, open_command, opened
 
 DAY = timedelta(days=1)
 FAR_CLOSE = date(2026, 12, 31)  # keeps the overdue rule quiet in stall tests
@@ -119,3 +123,76 @@ def test_several_conditions_fire_together_and_are_marked_together() -> None:
     marked = mark_alerted(state, alerts)
     assert check_alerts(marked, PIPELINE, T0 + 31 * DAY) == ()
     assert marked.version == state.version
+
+
+def _mark(state: Opportunity, keys: tuple[str, ...], command_id: str = "mark-1") -> Applied:
+    return applied(state, MarkAlerted(command_id=command_id, opportunity_id="opp-1", alert_keys=keys), T0)
+
+
+def test_mark_alerted_command_silences_the_alert_without_a_visible_change() -> None:
+    """The internal mark command remembers the key, so the alert is not found again, and changes nothing visible."""
+    state = opened(close_date=FAR_CLOSE)
+    alerts = check_alerts(state, PIPELINE, T0 + 14 * DAY)
+    result = _mark(state, tuple(a.key for a in alerts))
+    assert result.changed == ()
+    assert result.state.version == state.version
+    assert check_alerts(result.state, PIPELINE, T0 + 15 * DAY) == ()
+
+
+def test_mark_alerted_command_is_idempotent_by_command_id() -> None:
+    """A re-delivered mark command is a duplicate no-op."""
+    state = _mark(opened(close_date=FAR_CLOSE), ("stalled:x",)).state
+    again = _mark(state, ("stalled:y",))
+    assert again.duplicate
+    assert again.state.alerted == ("stalled:x",)
+
+
+def test_mark_alerted_applies_to_closed_deals() -> None:
+    """A mark racing a close still lands: it is bookkeeping, not an edit."""
+    closed = applied(opened(), CloseWon(command_id=new_id(), opportunity_id="opp-1"), T0).state
+    assert _mark(closed, ("close_date_passed:2025-06-30",)).state.alerted == ("close_date_passed:2025-06-30",)
+
+
+def test_remember_alert_keys_matches_mark_alerted() -> None:
+    """Marking by keys and by alerts gives the same state."""
+    state = _push(_push(_push(opened(close_date=date(2025, 4, 1)), date(2025, 5, 1)), date(2025, 6, 1)), FAR_CLOSE)
+    alerts = check_alerts(state, PIPELINE, T0 + 30 * DAY)
+    assert alerts
+    assert remember_alert_keys(state, tuple(a.key for a in alerts)) == mark_alerted(state, alerts)
+
+
+def test_fractional_stall_threshold_fires_after_hours() -> None:
+    """A stage with days_to_stall 0.5 stalls after twelve quiet hours."""
+    config = parse_pipelines(
+        {
+            "lost_reasons": ["price"],
+            "pipelines": [
+                {
+                    "name": "fast",
+                    "stages": [
+                        {
+                            "name": "new",
+                            "order": 1,
+                            "probability": "0.5",
+                            "forecast_category": "Pipeline",
+                            "type": "open",
+                            "days_to_stall": 0.5,
+                        },
+                        {"name": "won", "order": 2, "probability": "1", "forecast_category": "Closed", "type": "won"},
+                        {
+                            "name": "lost",
+                            "order": 3,
+                            "probability": "0",
+                            "forecast_category": "Omitted",
+                            "type": "lost",
+                        },
+                    ],
+                }
+            ],
+        }
+    )
+    fast = config.get_default()
+    state = apply_command(None, open_command(pipeline="fast", close_date=FAR_CLOSE), fast, T0)
+    assert isinstance(state, Applied)
+    assert check_alerts(state.state, fast, T0 + timedelta(hours=11, minutes=59)) == ()
+    assert _kinds(check_alerts(state.state, fast, T0 + timedelta(hours=12))) == [AlertKind.STALLED]

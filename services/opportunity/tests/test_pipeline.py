@@ -136,6 +136,9 @@ def _drop(path: str) -> Callable[[dict[str, Any]], None]:
         (_set("pipelines/0/stages/0/type", "pending"), "stages[0].type"),
         (_set("pipelines/0/stages/0/order", "first"), "stages[0].order"),
         (_set("pipelines/0/stages/0/days_to_stall", 0), "days_to_stall"),
+        (_set("pipelines/0/stages/0/days_to_stall", -0.5), "days_to_stall"),
+        (_set("pipelines/0/stages/0/days_to_stall", "soon"), "days_to_stall"),
+        (_set("pipelines/0/stages/0/days_to_stall", True), "days_to_stall"),
         (_drop("pipelines/0/stages/0/days_to_stall"), "days_to_stall"),
         (_set("pipelines/0/stages/1/days_to_stall", 5), "stages[1].days_to_stall"),
         (_set("pipelines/0/stages/1/probability", "0.9"), "stages[1].probability"),
@@ -175,3 +178,12 @@ def test_unreadable_file_is_a_pipeline_error(tmp_path: Path) -> None:
         load_pipelines(broken)
     with pytest.raises(PipelineError, match=r"missing\.yaml"):
         load_pipelines(tmp_path / "missing.yaml")
+
+
+def test_days_to_stall_may_be_a_fraction() -> None:
+    """A fractional days_to_stall is kept exactly and turned into hours."""
+    data = _base()
+    data["pipelines"][0]["stages"][0]["days_to_stall"] = 0.25
+    stage = parse_pipelines(data).get_default().stages[0]
+    assert stage.days_to_stall == Decimal("0.25")
+    assert stage.stall_after is not None and stage.stall_after.total_seconds() == 6 * 3600

@@ -250,3 +250,25 @@ def test_rejects_invalid_policies(old: str, new: str) -> None:
     assert old in POLICY_YAML
     with pytest.raises(PolicyError):
         parse_policy(POLICY_YAML.replace(old, new))
+
+
+def test_a_manager_author_needs_only_the_roles_above() -> None:
+    """A manager may grant 20 % alone and needs only the VP for 30 %."""
+    alone = quote(LineRequest("SF-CRM-PRO", 10, D("0.20")))
+    above = quote(LineRequest("SF-CRM-PRO", 10, D("0.30")))
+    assert request_approval("P-1", 1, alone, POLICY, NOW, author="manager") is None
+    approval = request_approval("P-1", 1, above, POLICY, NOW, author="manager")
+    assert approval is not None and approval.pending == ("vp",)
+
+
+def test_the_final_authority_may_grant_a_band_exception_alone() -> None:
+    """The VP authoring a quote outside a product's band needs nobody."""
+    outside = quote(LineRequest("SF-TRN-DAY", 1, D("0.08")))
+    assert find_triggers(outside, POLICY, "vp") == ()
+    assert find_triggers(outside, POLICY, "manager")[0].role == "vp"
+
+
+def test_an_unknown_author_role_is_refused() -> None:
+    """A role the policy does not know cannot author a quote."""
+    with pytest.raises(ApprovalError):
+        find_triggers(quote(LineRequest("SF-CRM-PRO", 1)), POLICY, "intern")

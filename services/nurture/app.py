@@ -1,0 +1,154 @@
+"""nurture's wiring: enrolment state per lead in a table, agents that enrol, exit and pause.
+
+Every handler: lock the lead, load, one domain call, then timers -> events -> table (see commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.nurture import signals
+from services.nurture.config import PORT, NurtureConfig
+from services.nurture.enrolment import apply_signal, enrol
+from services.nurture.leads import LeadProfile, LeadRecord, RepContact, lead_timezone, new_record, profile_from_captured
+from services.nurture.records import enrolment_changed
+from services.nurture.sequences import Sequence, load_sequences, with_holidays
+from services.nurture.state import EnrolmentChanged
+from services.nurture.store import NurtureStore
+from services.nurture.timers import TimerPlan, plan_timers
+from shared.dead_letters import RecordMeta
+from shared.errors import InvalidRecord
+from shared.health import install_health
+from shared.runtime import ServiceRuntime, runtime_for
+from shared.tables import JsonTable
+
+_LOCK_STRIPES = 64
+
+
+class Nurture:
+    """The service's state and the enrolment handlers; StepRunner (steps.py) sends the steps."""
+
+    def __init__(self, runtime: ServiceRuntime, config: NurtureConfig, sequences: Mapping[str, Sequence]) -> None:
+        self.runtime, self.config, self.sequences = runtime, config, sequences
+        self.leads = JsonTable(runtime.app, "nurture-leads", runtime.settings.topic_partitions)
+        self.store = NurtureStore(runtime.redis, runtime.redis_key, runtime.metrics, config.send_once_ttl_seconds)
+        # Agents of different topics interleave at every await; a lead's read-modify-write must not.
+        self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
+
+    def lock(self, lead_id: str) -> asyncio.Lock:
+        return self._locks[zlib.crc32(lead_id.encode()) % _LOCK_STRIPES]
+
+    def load(self, lead_id: str) -> LeadRecord:
+        stored = self.leads.get(lead_id)
+        return new_record(lead_id) if stored is None else LeadRecord.from_dict(stored)
+
+    async def commit(
+        self, record: LeadRecord, changes: Iterable[EnrolmentChanged], cause: str, fired: str | None = None
+    ) -> None:
+        """Timers, then events, then the table: a crash before the table write replays the input,
+        and timers and derived event ids make the replay harmless. `fired` is a timer member to drop
+        unless the new state still wants it."""
+        plan = plan_timers(record.enrolments)
+        extra = (fired,) if fired is not None and fired not in plan.schedule else ()
+        await self.store.apply_timers(TimerPlan(plan.schedule, plan.cancel + extra))
+        for change in changes:
+            await self.runtime.send(
+                "nurture.enrolments", record.lead_id, ("EnrolmentChanged", enrolment_changed(change, cause))
+            )
+            self.runtime.log.info(
+                "enrolment_changed",
+                lead_id=record.lead_id,
+                sequence_id=change.sequence_id,
+                change=change.change,
+                reason=change.reason,
+            )
+        self.leads[record.lead_id] = record.to_dict()
+
+    def tz_of(self, record: LeadRecord, rep: RepContact | None = None) -> ZoneInfo:
+        return lead_timezone(record.profile, rep.timezone if rep else "UTC")
+
+    async def on_captured(self, lead: dict[str, Any], meta: RecordMeta) -> None:
+        async with self.lock(lead["lead_id"]):
+            record = self.load(lead["lead_id"])
+            self.leads[record.lead_id] = replace(record, profile=profile_from_captured(lead)).to_dict()
+
+    async def on_assigned(self, assigned: dict[str, Any], meta: RecordMeta) -> None:
+        sequence = self.sequences[self.config.rep_sequence]
+        async with self.lock(assigned["lead_id"]):
+            record = self.load(assigned["lead_id"])
+            if assigned["rep_id"] is None or record.assignment_event_id == assigned["event_id"]:
+                return await self.commit(record, (), assigned["event_id"])
+            rep = await self.store.rep(assigned["rep_id"])
+            now = datetime.now(UTC)
+            move = signals.on_assignment(record, assigned["rep_id"], sequence, now, self.tz_of(record, rep))
+            profile = record.profile or LeadProfile(email=assigned["email"])
+            record = LeadRecord(
+                record.lead_id, profile, assigned["rep_id"], assigned["event_id"], move.state, record.sent
+            )
+            await self.commit(record, move.changes, assigned["event_id"])
+
+    async def on_scored(self, scored: dict[str, Any], meta: RecordMeta) -> None:
+        sequence = self.sequences[self.config.marketing_sequence]
+        async with self.lock(scored["lead_id"]):
+            record = self.load(scored["lead_id"])
+            if not signals.wants_marketing(record, sequence.sequence_id, scored["score"], self.config.mql_threshold):
+                return
+            move = enrol(record.enrolments, sequence, datetime.now(UTC), self.tz_of(record))
+            await self.commit(replace(record, enrolments=move.state), move.changes, scored["event_id"])
+
+    async def on_engagement(self, event: dict[str, Any], meta: RecordMeta) -> None:
+        if event["lead_id"] is None:
+            raise InvalidRecord("engagement.captured record without lead_id")
+        flag = signals.suppression_for(event["type"], event["attributes"])
+        if flag is not None:
+            await self.store.suppress(event["lead_id"], flag)
+        signal = signals.signal_for(event["type"], event["attributes"])
+        if signal is None:
+            return
+        async with self.lock(event["lead_id"]):
+            record = self.load(event["lead_id"])
+            now = datetime.now(UTC)
+            move = apply_signal(record.enrolments, signal, now, self.sequences, self.tz_of(record))
+            await self.commit(replace(record, enrolments=move.state), move.changes, event["event_id"])
+
+    async def on_roster(self, rep: dict[str, Any], meta: RecordMeta) -> None:
+        calendar = self.config.calendar_url.format(rep_id=rep["rep_id"])
+        await self.store.put_rep(RepContact(rep["rep_id"], rep["name"], rep["email"], rep["timezone"], calendar))
+
+
+def load_configured(config: NurtureConfig) -> dict[str, Sequence]:
+    """The configured sequences; fails at start when a rule names a sequence that is not there."""
+    loaded = with_holidays(load_sequences(config.sequences_dir.glob("*.yaml")), config.holidays)
+    for needed in (config.rep_sequence, config.marketing_sequence):
+        if needed not in loaded:
+            raise ValueError(f"sequence {needed!r} is not in {config.sequences_dir}")
+    return loaded
+
+
+def build(runtime: ServiceRuntime, config: NurtureConfig) -> Nurture:
+    """Wire agents, the scheduler, the HTTP API and health onto the runtime's app."""
+    from services.nurture.http_api import install_http_api
+    from services.nurture.scheduler import install_scheduler
+    from services.nurture.steps import StepRunner
+
+    nurture = Nurture(runtime, config, load_configured(config))
+    runtime.consume("leads.captured", nurture.on_captured)
+    runtime.consume("leads.assigned", nurture.on_assigned)
+    runtime.consume("leads.scored", nurture.on_scored)
+    runtime.consume("engagement.captured", nurture.on_engagement)
+    runtime.consume("reps.roster", nurture.on_roster)
+    runtime.consume("nurture.due", StepRunner(nurture).on_due)
+    install_scheduler(nurture)
+    install_http_api(nurture)
+    install_health(runtime)
+    return nurture
+
+
+def create(env: dict[str, str] | None = None) -> Nurture:
+    return build(runtime_for("nurture", PORT, env), NurtureConfig.from_env(env))

@@ -1,0 +1,161 @@
+"""proposal's wiring: each record loads the opportunity's ledger, takes one workflow step, emits, saves.
+
+Requests are priced and either generated at once or held for approval; decisions, due checks and
+acceptances move them on. Refused records go to dlq.proposal; a record seen before is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from services.proposal import events, intake, workflow
+from services.proposal.approvals import ApprovalError, load_policy
+from services.proposal.catalog import load_catalog
+from services.proposal.config import ProposalConfig
+from services.proposal.document import FontFiles, publish
+from services.proposal.ledger import Ledger, record
+from services.proposal.presentation import Party
+from services.proposal.pricing import PricingError, price_proposal
+from services.proposal.storage import LocalDocumentStore
+from services.proposal.store import LedgerTable, ReadModel
+from services.proposal.versions import VersionError
+from services.proposal.views import proposal_view
+from shared.dead_letters import RecordMeta
+from shared.errors import InvalidRecord
+from shared.health import install_health
+from shared.runtime import ServiceRuntime, runtime_for
+
+REFUSALS = (PricingError, ApprovalError, VersionError, intake.IntakeError, workflow.UnknownProposal)
+
+
+@contextmanager
+def refused_as_invalid() -> Iterator[None]:
+    """A record the domain refuses can never succeed: dead-letter it rather than retry."""
+    try:
+        yield
+    except REFUSALS as error:
+        raise InvalidRecord(f"{type(error).__name__}: {error}") from error
+
+
+class Proposals:
+    def __init__(self, runtime: ServiceRuntime, config: ProposalConfig) -> None:
+        self.runtime, self.config = runtime, config
+        self.catalog = load_catalog(Path(config.catalog_path))
+        self.policy = load_policy(Path(config.approvals_path))
+        self.documents = LocalDocumentStore(Path(config.document_dir), config.public_url)
+        self.fonts = FontFiles(Path(config.font_regular), Path(config.font_bold)) if config.font_regular else None
+        self.seller = Party(config.seller_company, config.seller_contact, config.seller_address, config.seller_email)
+        self.ledgers = LedgerTable(runtime)
+        self.read_model = ReadModel(runtime)
+        self.outcomes = runtime.metrics.counter("proposal_steps_total", "Workflow steps by outcome.", ("outcome",))
+
+    async def on_requested(self, value: dict[str, Any], meta: RecordMeta) -> None:
+        ledger, now = self.ledgers.load(value["opportunity_id"]), datetime.now(UTC)
+        new_number = workflow.proposal_number(value["event_id"])
+        if ledger.has_seen(value["event_id"]) or (not value["proposal_number"] and ledger.find(new_number)):
+            return self._skipped(value)
+        with refused_as_invalid():
+            request = intake.quote_request(value)
+            priced = price_proposal(request.pricing, self.catalog)
+            file = ledger.file(request.number) if request.number else None
+            step = workflow.request_quote(file, request, priced, self.policy, now)
+        await self._follow(ledger, step, value["event_id"], now)
+
+    async def on_decided(self, value: dict[str, Any], meta: RecordMeta) -> None:
+        ledger, now = self.ledgers.load(value["opportunity_id"]), datetime.now(UTC)
+        if ledger.has_seen(value["event_id"]):
+            return self._skipped(value)
+        with refused_as_invalid():
+            number, version, decision = intake.decision(value)
+            step = workflow.decide_approval(ledger.file(number), version, decision, self.policy)
+        await self._follow(ledger, step, value["event_id"], now)
+
+    async def on_due(self, value: dict[str, Any], meta: RecordMeta) -> None:
+        ledger, now = self.ledgers.load(value["opportunity_id"]), datetime.now(UTC)
+        if ledger.has_seen(value["event_id"]):
+            return self._skipped(value)
+        with refused_as_invalid():
+            file = ledger.file(value["number"])
+        if value["kind"] == "escalation":
+            return await self._follow(
+                ledger, workflow.escalate(file, value["version"], self.policy, now), value["event_id"], now
+            )
+        file, expired = workflow.expire(file, now)
+        if expired is not None:
+            await self.runtime.send("proposals.expired", value["opportunity_id"], events.expired(file, expired, now))
+        await self._save(ledger, file, value["event_id"], now, "expired" if expired else "unchanged")
+
+    async def on_accepted(self, value: dict[str, Any], meta: RecordMeta) -> None:
+        ledger, now = self.ledgers.load(value["opportunity_id"]), datetime.now(UTC)
+        if ledger.has_seen(value["event_id"]):
+            return self._skipped(value)
+        with refused_as_invalid():
+            file = workflow.accept_version(ledger.file(value["number"]), value["version"], now)
+        command = events.close_won(file, file.proposal.latest, value["event_id"], now)
+        await self.runtime.send("opportunities.commands", value["opportunity_id"], command)
+        await self._save(ledger, file, value["event_id"], now, "accepted")
+
+    async def _follow(self, ledger: Ledger, step: workflow.Step, cause_id: str, now: datetime) -> None:
+        file, key = step.file, step.file.proposal.opportunity_id
+        if step.ask_approval:
+            await self.runtime.send(
+                "approvals.requested", key, events.approval_requested(file, cause_id, self.policy, now)
+            )
+        if step.generate:
+            file = await self._generate(file, cause_id, now)
+        outcome = "generated" if step.generate else "approval_requested" if step.ask_approval else "unchanged"
+        await self._save(ledger, file, cause_id, now, outcome)
+
+    async def _generate(self, file: workflow.ProposalFile, cause_id: str, now: datetime) -> workflow.ProposalFile:
+        doc = workflow.document_for(file, file.proposal.latest.version, self.seller)
+        # Rendering is CPU work and storing is file I/O: keep both off the event loop.
+        stored = await asyncio.to_thread(publish, doc, self.documents, self.fonts)
+        file = workflow.record_generated(file, stored, now)
+        await self.runtime.send(
+            "proposals.generated", file.proposal.opportunity_id, events.generated(file, cause_id, now)
+        )
+        return file
+
+    async def _save(
+        self, ledger: Ledger, file: workflow.ProposalFile, cause_id: str, now: datetime, outcome: str
+    ) -> None:
+        self.ledgers.save(file.proposal.opportunity_id, record(ledger, file, cause_id))
+        await self.read_model.put(proposal_view(file, now))
+        self.outcomes.labels(outcome).inc()
+        self.runtime.log.info(
+            "proposal_updated",
+            number=file.number,
+            version=file.proposal.latest.version,
+            status=file.proposal.latest.status,
+            outcome=outcome,
+        )
+
+    def _skipped(self, value: dict[str, Any]) -> None:
+        self.outcomes.labels("duplicate").inc()
+        self.runtime.log.info("duplicate_skipped", event_id=value["event_id"])
+
+
+def build(runtime: ServiceRuntime, config: ProposalConfig) -> Proposals:
+    """Wire agents, the deadline timer, the HTTP API and health onto the runtime's app."""
+    from services.proposal.http_api import install_http_api
+    from services.proposal.scheduler import install_scheduler
+
+    proposals = Proposals(runtime, config)
+    runtime.consume("proposals.requested", proposals.on_requested)
+    runtime.consume("approvals.decided", proposals.on_decided)
+    runtime.consume("proposals.due", proposals.on_due)
+    runtime.consume("proposals.accepted", proposals.on_accepted)
+    install_scheduler(proposals)
+    install_http_api(proposals)
+    install_health(runtime)
+    return proposals
+
+
+def create(env: dict[str, str] | None = None) -> Proposals:
+    runtime = runtime_for("proposal", 8006, env)
+    return build(runtime, ProposalConfig.from_env(env, runtime.settings.web_port))

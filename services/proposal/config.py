@@ -1,0 +1,56 @@
+"""proposal's settings, from PROPOSAL_* and SALESFLOW_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.config import env_float, env_int, env_list, env_secret, env_str
+
+PORT = 8006
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class ProposalConfig:
+    """Where the catalog, policy and documents are; who sells; how often deadlines are checked."""
+
+    catalog_path: str
+    approvals_path: str
+    document_dir: str
+    public_url: str
+    api_keys: tuple[str, ...]
+    seller_company: str = "Salesflow Inc."
+    seller_contact: str = ""
+    seller_email: str = ""
+    seller_address: tuple[str, ...] = ()
+    font_regular: str = ""
+    font_bold: str = ""
+    check_interval_seconds: float = 60.0
+    max_body_bytes: int = 256 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, port: int = PORT) -> ProposalConfig:
+        env = os.environ if env is None else env
+        keys = env_list({"k": env_secret(env, "SALESFLOW_API_KEYS")}, "k")
+        return cls(
+            catalog_path=env_str(env, "PROPOSAL_CATALOG_PATH", str(HERE / "catalog.yaml")),
+            approvals_path=env_str(env, "PROPOSAL_APPROVALS_PATH", str(HERE / "approvals.yaml")),
+            document_dir=env_str(env, "SALESFLOW_PROPOSAL_DIR", ".local/proposals"),
+            public_url=env_str(env, "PROPOSAL_PUBLIC_URL", f"http://127.0.0.1:{port}/v1/proposals"),
+            # With no keys configured the local stack uses a random one: the API stays closed.
+            api_keys=keys or (secrets.token_urlsafe(24),),
+            seller_company=env_str(env, "PROPOSAL_SELLER_COMPANY", "Salesflow Inc."),
+            seller_contact=env_str(env, "PROPOSAL_SELLER_CONTACT", ""),
+            seller_email=env_str(env, "PROPOSAL_SELLER_EMAIL", ""),
+            seller_address=tuple(
+                line.strip() for line in env.get("PROPOSAL_SELLER_ADDRESS", "").split("|") if line.strip()
+            ),
+            font_regular=env_str(env, "PROPOSAL_FONT_REGULAR", ""),
+            font_bold=env_str(env, "PROPOSAL_FONT_BOLD", ""),
+            check_interval_seconds=env_float(env, "PROPOSAL_CHECK_INTERVAL_SECONDS", 60.0),
+            max_body_bytes=env_int(env, "PROPOSAL_MAX_BODY_BYTES", 256 * 1024),
+        )

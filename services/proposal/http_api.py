@@ -1,0 +1,208 @@
+"""proposal's HTTP API: submit quotes, read proposals and their documents, decide approvals, accept.
+
+Commands answer 202 once the broker acknowledged the event, which the agents then apply; reads
+come from the Redis read model and the document store, so any replica answers. 401 without a
+valid key, 400 for malformed JSON, 404 for an unknown proposal, 409 when its state forbids the
+command, 413 for a body over the limit, 422 naming the bad field, 503 while Redis is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from faust.web import Request, Response, View
+
+from services.proposal import intake
+from services.proposal.app import REFUSALS, Proposals
+from services.proposal.document import document_path
+from services.proposal.pricing import price_proposal
+from services.proposal.storage import StorageError
+from services.proposal.workflow import proposal_number
+from shared.avro_codec import EncodeError
+from shared.errors import TransientFailure
+
+MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html"}
+PENDING = ("requested", "escalated")
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ProposalApi:
+    """The request handlers, apart from the framework's views."""
+
+    def __init__(self, proposals: Proposals) -> None:
+        self.proposals, self.runtime, self.config = proposals, proposals.runtime, proposals.config
+
+    def authorise(self, request: Request) -> None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        matches = [hmac.compare_digest(token.encode(), key.encode()) for key in self.config.api_keys]
+        if scheme.lower() != "bearer" or not token or not any(matches):
+            raise HttpError(401, "missing or invalid API key")
+
+    async def body(self, request: Request) -> dict[str, Any]:
+        limit = self.config.max_body_bytes
+        declared = request.headers.get("Content-Length", "")
+        # aiohttp itself refuses bodies over 1 MiB, so read() never holds more than that.
+        raw = b"" if declared.isdigit() and int(declared) > limit else await request.read()
+        if len(raw) > limit or (declared.isdigit() and int(declared) > limit):
+            raise HttpError(413, f"body larger than {limit} bytes")
+        try:
+            parsed = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise HttpError(400, f"malformed JSON: {error}") from error
+        if not isinstance(parsed, dict):
+            raise HttpError(422, "the body must be a JSON object")
+        return parsed
+
+    async def with_body(self, request: Request, handle: Callable[[dict[str, Any]], Awaitable[Any]]) -> Any:
+        return await handle(await self.body(request))
+
+    async def read(self, number: str) -> dict[str, Any]:
+        return await self._view(number)
+
+    async def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        record = self._checked("ProposalRequested", lambda: intake.request_record(body, _new_id(), _now()))
+        request = _refusals_as_422(lambda: intake.quote_request(record))
+        _refusals_as_422(lambda: price_proposal(request.pricing, self.proposals.catalog))
+        _refusals_as_422(lambda: self.proposals.policy.index(request.quote.role))
+        if request.number:
+            await self._view(request.number, request.opportunity_id)
+        await self.runtime.send("proposals.requested", request.opportunity_id, ("ProposalRequested", record), wait=True)
+        number = request.number or proposal_number(record["event_id"])
+        return {"event_id": record["event_id"], "number": number, "opportunity_id": request.opportunity_id}
+
+    async def decide(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
+        view = await self._view(number)
+        approval, version = view["approval"], body.get("version", view["latest_version"])
+        if not approval or approval["version"] != version or approval["status"] not in PENDING:
+            raise HttpError(409, f"{number} v{version} has no approval awaiting a decision")
+        fields = ("role", "approver", "approved", "note")
+        record = self._checked("ApprovalDecided", lambda: _command(view, version, body, fields))
+        _refusals_as_422(lambda: self.proposals.policy.index(record["role"]))
+        await self.runtime.send("approvals.decided", view["opportunity_id"], ("ApprovalDecided", record), wait=True)
+        return {"event_id": record["event_id"], "number": number, "version": version}
+
+    async def accept(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
+        view = await self._view(number)
+        version = body.get("version", view["latest_version"])
+        if version != view["latest_version"] or view["status"] != "sent":
+            raise HttpError(
+                409, f"{number} v{version} cannot be accepted: latest is v{view['latest_version']}, {view['status']}"
+            )
+        latest = view["versions"][-1]
+        totals = {"currency": latest["currency"], "total": latest["total"]}
+        record = self._checked("ProposalAccepted", lambda: _command(view, version, body, ("accepted_by",)) | totals)
+        await self.runtime.send("proposals.accepted", view["opportunity_id"], ("ProposalAccepted", record), wait=True)
+        return {"event_id": record["event_id"], "number": number, "version": version}
+
+    async def document(self, number: str, name: str) -> tuple[bytes, str]:
+        version, _, extension = name.partition(".")
+        if extension not in MEDIA_TYPES or not version.isdigit():
+            raise HttpError(404, f"no document {name!r}")
+        try:
+            path = document_path(number, int(version), extension)
+            data = await asyncio.to_thread(self.proposals.documents.get, path)
+        except StorageError as error:
+            raise HttpError(404, str(error)) from error
+        return data, MEDIA_TYPES[extension]
+
+    async def _view(self, number: str, opportunity_id: str | None = None) -> dict[str, Any]:
+        view = await self.proposals.read_model.get(number)
+        if view is None or opportunity_id not in (None, view["opportunity_id"]):
+            raise HttpError(404, f"no proposal {number!r}" + (f" on {opportunity_id}" if opportunity_id else ""))
+        return view
+
+    def _checked(self, record_name: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Build a record and check it against its schema, so a bad field is a 422 here."""
+        record: dict[str, Any] = _refusals_as_422(build)
+        try:
+            self.runtime.codec.encode(record_name, record)
+        except EncodeError as error:
+            raise HttpError(422, str(error)) from error
+        return record
+
+
+def _command(view: dict[str, Any], version: Any, body: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    head = {
+        "event_id": str(body.get("event_id") or _new_id()),
+        "occurred_at": _now(),
+        "opportunity_id": view["opportunity_id"],
+        "number": view["number"],
+        "version": version,
+    }
+    return head | {name: body.get(name) for name in fields}
+
+
+def _refusals_as_422(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except REFUSALS as error:
+        raise HttpError(422, str(error)) from error
+
+
+def _response(view: View, request: Request, result: Any) -> Response:
+    """A document (bytes, media type) as itself; a command's answer as 202 JSON, a read's as 200."""
+    if isinstance(result, tuple):
+        return view.bytes(result[0], content_type=result[1])
+    return view.json(result, status=202 if request.method == "POST" else 200)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def install_http_api(proposals: Proposals) -> None:
+    app, api = proposals.runtime.app, ProposalApi(proposals)
+    requests = proposals.runtime.metrics.counter("http_requests_total", "HTTP requests.", ("route", "status"))
+
+    async def answer(view: View, route: str, request: Request, work: Callable[[], Awaitable[Any]]) -> Response:
+        try:
+            api.authorise(request)
+            response = _response(view, request, await work())
+        except TransientFailure as error:
+            response = view.json({"error": f"temporarily unavailable: {error}"}, status=503)
+        except HttpError as error:
+            response = view.json({"error": str(error)}, status=error.status)
+        requests.labels(route, str(response.status)).inc()
+        return response
+
+    @app.page("/v1/proposals")
+    class Submit(View):
+        async def post(self, request: Request) -> Response:
+            return await answer(self, "/v1/proposals", request, lambda: api.with_body(request, api.submit))
+
+    @app.page("/v1/proposals/{number}")
+    class Read(View):
+        async def get(self, request: Request, number: str) -> Response:
+            return await answer(self, "/v1/proposals/{number}", request, lambda: api.read(number))
+
+    @app.page("/v1/proposals/{number}/v/{name}")
+    class Document(View):
+        async def get(self, request: Request, number: str, name: str) -> Response:
+            return await answer(self, "/v1/proposals/{number}/v/{name}", request, lambda: api.document(number, name))
+
+    @app.page("/v1/proposals/{number}/accept")
+    class Accept(View):
+        async def post(self, request: Request, number: str) -> Response:
+            route = "/v1/proposals/{number}/accept"
+            return await answer(self, route, request, lambda: api.with_body(request, lambda b: api.accept(number, b)))
+
+    @app.page("/v1/approvals/{number}/decisions")
+    class Decide(View):
+        async def post(self, request: Request, number: str) -> Response:
+            route = "/v1/approvals/{number}/decisions"
+            return await answer(self, route, request, lambda: api.with_body(request, lambda b: api.decide(number, b)))
