@@ -42,8 +42,13 @@ def missing_topics(specs: Iterable[TopicSpec], existing: set[str], prefix: str) 
 
 
 def create_topics(
-    admin: TopicAdmin, specs: Sequence[TopicSpec], *, prefix: str = "", partitions_override: int | None = None,
-    replication_factor: int = 1, timeout: float = 30.0,
+    admin: TopicAdmin,
+    specs: Sequence[TopicSpec],
+    *,
+    prefix: str = "",
+    partitions_override: int | None = None,
+    replication_factor: int = 1,
+    timeout: float = 30.0,
 ) -> list[str]:
     """Create every registry topic that is missing; returns the physical names created.
 
@@ -53,8 +58,12 @@ def create_topics(
     from confluent_kafka.cimpl import NewTopic
 
     new = [
-        NewTopic(physical_name(spec.name, prefix), partitions_override or spec.partitions, replication_factor,
-                 config=spec.config())
+        NewTopic(
+            physical_name(spec.name, prefix),
+            partitions_override or spec.partitions,
+            replication_factor,
+            config=spec.config(),
+        )
         for spec in missing_topics(specs, existing_topics(admin, timeout), prefix)
     ]
     if not new:
@@ -141,8 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create", help="Create every missing topic (idempotent).")
     create.add_argument("--prefix", default="", help="Prepended to every topic name (tests use one per run).")
     create.add_argument("--partitions-override", type=_positive, help="Use N partitions for every topic.")
-    create.add_argument("--replication-factor", type=_positive,
-                        help="Default: 1 on the local broker, else 3.")
+    create.add_argument("--replication-factor", type=_positive, help="Default: 1 on the local broker, else 3.")
     create.add_argument("--timeout", type=float, default=30.0, help="Seconds to wait for the cluster.")
     listing = commands.add_parser("list", help="Print the registry as a table.")
     listing.add_argument("--markdown", action="store_true", help="As the Markdown table of schemas/avro/README.md.")
@@ -167,8 +175,14 @@ def run_create(args: argparse.Namespace, env: Mapping[str, str], out: TextIO) ->
     replication = args.replication_factor or (1 if kafka.local_broker else 3)
     config: dict[str, str | int | float | bool] = dict(kafka.confluent_config())
     admin = AdminClient(config)
-    created = create_topics(admin, TOPICS, prefix=args.prefix, partitions_override=args.partitions_override,
-                            replication_factor=replication, timeout=args.timeout)
+    created = create_topics(
+        admin,
+        TOPICS,
+        prefix=args.prefix,
+        partitions_override=args.partitions_override,
+        replication_factor=replication,
+        timeout=args.timeout,
+    )
     for name in created:
         print(f"created {name}", file=out)
     print(f"{len(created)} created, {len(TOPICS) - len(created)} already present", file=out)

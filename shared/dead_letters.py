@@ -22,9 +22,7 @@ class RecordMeta:
     timestamp: float | None
 
 
-def dead_letter_headers(
-    meta: RecordMeta, error: BaseException, service: str, now: datetime
-) -> list[tuple[str, bytes]]:
+def dead_letter_headers(meta: RecordMeta, error: BaseException, service: str, now: datetime) -> list[tuple[str, bytes]]:
     """Headers naming the error class, message, source topic, partition, offset, service and time."""
     message = str(error)[:MAX_MESSAGE_CHARS]
     return [

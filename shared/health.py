@@ -29,21 +29,26 @@ def kafka_checks(runtime: ServiceRuntime) -> dict[str, ReadinessCheck]:
         return not app.rebalancing
 
     async def tables_recovered() -> bool:
-        return app.tables.recovery.completed.is_set() if app.tables else True
+        recovery = getattr(app.tables, "recovery", None)  # TableManager has it; the type stub does not
+        return recovery is None or bool(recovery.completed.is_set())
 
     async def partitions_assigned() -> bool:
         return bool(app.consumer.assignment()) if app.consumer else False
 
-    return {"not_rebalancing": not_rebalancing, "tables_recovered": tables_recovered,
-            "partitions_assigned": partitions_assigned}
+    return {
+        "not_rebalancing": not_rebalancing,
+        "tables_recovered": tables_recovered,
+        "partitions_assigned": partitions_assigned,
+    }
 
 
 async def run_checks(checks: dict[str, ReadinessCheck]) -> dict[str, bool]:
     return {name: await check() for name, check in checks.items()}
 
 
-def install_health(runtime: ServiceRuntime, extra: dict[str, ReadinessCheck] | None = None,
-                   *, consumes: bool = True) -> None:
+def install_health(
+    runtime: ServiceRuntime, extra: dict[str, ReadinessCheck] | None = None, *, consumes: bool = True
+) -> None:
     """Register the three endpoints; `consumes=False` for a service with no agents (HTTP only)."""
     app = runtime.app
     checks = dict(kafka_checks(runtime)) if consumes else {}
@@ -65,10 +70,11 @@ def install_health(runtime: ServiceRuntime, extra: dict[str, ReadinessCheck] | N
     @app.page("/metrics")
     async def metrics(self: View, request: Request) -> Response:
         # aiohttp wants the charset apart from the media type.
-        response = self.bytes(generate_latest(runtime.metrics.registry), content_type=METRICS_MEDIA_TYPE)
-        response.charset = "utf-8"  # type: ignore[attr-defined]
-        return response
+        response: Any = self.bytes(generate_latest(runtime.metrics.registry), content_type=METRICS_MEDIA_TYPE)
+        response.charset = "utf-8"
+        return response  # type: ignore[no-any-return]
 
-    @app.on_rebalance_complete.connect  # type: ignore[misc]
     async def count_rebalance(sender: Any, **kwargs: Any) -> None:
         runtime.metrics.rebalances.inc()
+
+    app.on_rebalance_complete.connect(count_rebalance)  # type: ignore[arg-type]

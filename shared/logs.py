@@ -16,8 +16,21 @@ import structlog
 
 REDACTED = "[redacted]"
 PII_KEYS = frozenset(
-    {"email", "phone", "first_name", "last_name", "name", "full_name", "to", "recipient", "password",
-     "sasl_password", "authorization", "api_key", "token"}
+    {
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "name",
+        "full_name",
+        "to",
+        "recipient",
+        "password",
+        "sasl_password",
+        "authorization",
+        "api_key",
+        "token",
+    }
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # Phone-like runs: an optional +, then 7+ digits with common separators. Not a date (2024-05-14),

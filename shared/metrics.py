@@ -47,12 +47,18 @@ class ServiceMetrics:
                 f"{p}_dead_letters_total", "Records sent to the DLQ.", ["topic", "error_class"], registry=registry
             ),
             processing_seconds=Histogram(
-                f"{p}_processing_seconds", "Time to process one record.", ["topic"],
-                buckets=LATENCY_BUCKETS, registry=registry,
+                f"{p}_processing_seconds",
+                "Time to process one record.",
+                ["topic"],
+                buckets=LATENCY_BUCKETS,
+                registry=registry,
             ),
             event_age_seconds=Histogram(
-                f"{p}_event_age_seconds", "now - occurred_at when processed.", ["topic"],
-                buckets=AGE_BUCKETS, registry=registry,
+                f"{p}_event_age_seconds",
+                "now - occurred_at when processed.",
+                ["topic"],
+                buckets=AGE_BUCKETS,
+                registry=registry,
             ),
             redis_errors=Counter(f"{p}_redis_errors_total", "Failed Redis commands.", registry=registry),
             redis_command_seconds=Histogram(
@@ -61,8 +67,10 @@ class ServiceMetrics:
             ready=Gauge(f"{p}_ready", "1 when the service is ready to process.", registry=registry),
             rebalances=Counter(f"{p}_rebalances_total", "Consumer group rebalances.", registry=registry),
             consumer_lag=Gauge(
-                f"{p}_consumer_lag_records", "Records behind the end of each assigned partition.",
-                ["topic", "partition"], registry=registry,
+                f"{p}_consumer_lag_records",
+                "Records behind the end of each assigned partition.",
+                ["topic", "partition"],
+                registry=registry,
             ),
         )
 
@@ -74,9 +82,7 @@ class ServiceMetrics:
         self, name: str, doc: str, labels: tuple[str, ...] = (), buckets: tuple[float, ...] = LATENCY_BUCKETS
     ) -> Histogram:
         """A service-specific histogram, salesflow_<service>_<name> (name ends in a unit)."""
-        return Histogram(
-            f"salesflow_{self.service}_{name}", doc, list(labels), buckets=buckets, registry=self.registry
-        )
+        return Histogram(f"salesflow_{self.service}_{name}", doc, list(labels), buckets=buckets, registry=self.registry)
 
     def gauge(self, name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
         return Gauge(f"salesflow_{self.service}_{name}", doc, list(labels), registry=self.registry)

@@ -6,13 +6,13 @@ Everything else (topic creation, Strimzi KafkaTopic files, DLQ names, docs) is d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 SERVICES = ("ingest", "scoring", "routing", "nurture", "opportunity", "proposal", "analytics")
 WEEK_MS = 7 * 24 * 3600 * 1000
 
 
-class Cleanup(str, Enum):
+class Cleanup(StrEnum):
     DELETE = "delete"
     COMPACT = "compact"
 
@@ -55,7 +55,12 @@ def _nurture() -> tuple[TopicSpec, ...]:
         TopicSpec("tasks.created", "TaskCreated", "lead_id", doc="Follow-up tasks for reps."),
         TopicSpec("tasks.overdue", "TaskOverdue", "lead_id", doc="Tasks past their due time."),
         TopicSpec("nurture.enrolments", "EnrolmentChanged", "lead_id", doc="Enrolled, step sent, paused, exited."),
-        TopicSpec("nurture.due", "StepDue", "lead_id", doc="Internal: the scheduler's due steps, back on the lead's partition."),
+        TopicSpec(
+            "nurture.due",
+            "StepDue",
+            "lead_id",
+            doc="Internal: the scheduler's due steps, back on the lead's partition.",
+        ),
     )
 
 
@@ -63,7 +68,9 @@ def _deals() -> tuple[TopicSpec, ...]:
     return (
         TopicSpec("leads.converted", "LeadConverted", "lead_id", doc="A rep converted a lead into a deal."),
         TopicSpec("opportunities.commands", "OpportunityCommand", "opportunity_id", doc="Commands on deals."),
-        TopicSpec("opportunities.changed", "OpportunityChanged", "opportunity_id", doc="Full deal state after each change."),
+        TopicSpec(
+            "opportunities.changed", "OpportunityChanged", "opportunity_id", doc="Full deal state after each change."
+        ),
         TopicSpec("opportunities.rejected", "CommandRejected", "opportunity_id", doc="Commands refused, with why."),
         TopicSpec("opportunities.alerts", "OpportunityAlert", "opportunity_id", doc="Stalled, overdue, pushed deals."),
         TopicSpec("proposals.due", "ProposalDue", "opportunity_id", doc="Internal: expiry and escalation checks."),

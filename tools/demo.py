@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import os
 import threading
 import time
@@ -54,28 +55,34 @@ class Tally:
 
 def consume_forever(tally: Tally, kafka: KafkaSettings, stop: threading.Event) -> None:
     codec = create_codec(kafka.schema_registry_url)
-    consumer = Consumer(kafka.confluent_config() | {"group.id": f"salesflow-demo-{os.getpid()}",
-                                                    "auto.offset.reset": "latest", "enable.auto.commit": False})
+    consumer = Consumer(
+        kafka.confluent_config()
+        | {"group.id": f"salesflow-demo-{os.getpid()}", "auto.offset.reset": "latest", "enable.auto.commit": False}
+    )
     consumer.subscribe(list(WATCHED))
     try:
         while not stop.is_set():
             message = consumer.poll(0.5)
-            if message is None or message.error():
+            if message is None or message.error() or message.value() is None:
                 continue
             try:
-                _name, value = codec.decode(message.value())
+                _name, value = codec.decode(message.value() or b"")
             except DecodeError:
                 continue
-            tally.record(message.topic(), value)
+            tally.record(message.topic() or "", value)
     finally:
         consumer.close()
 
 
 def render(tally: Tally) -> str:
     rates = tally.rates()
-    lines = ["salesflow demo — Ctrl-C stops everything", "",
-             f"submitted {tally.sent}  (rejected by validation: {tally.rejected})", "",
-             f"{'stage':12} {'per second':>10} {'total':>8}"]
+    lines = [
+        "salesflow demo — Ctrl-C stops everything",
+        "",
+        f"submitted {tally.sent}  (rejected by validation: {tally.rejected})",
+        "",
+        f"{'stage':12} {'per second':>10} {'total':>8}",
+    ]
     for topic in WATCHED:
         lines.append(f"{topic.split('.')[1]:12} {rates[topic]:10.1f} {tally.totals[topic]:8d}")
     lines += ["", "last assignments:"]
@@ -120,8 +127,11 @@ async def run(args: argparse.Namespace) -> None:
     thread = threading.Thread(target=consume_forever, args=(tally, kafka, stop), daemon=True)
     thread.start()
     try:
-        await asyncio.gather(submit_leads(tally, workload, args.rate, args.url, args.api_key),
-                             submit_engagement(workload, args.rate * 2, kafka), show(tally))
+        await asyncio.gather(
+            submit_leads(tally, workload, args.rate, args.url, args.api_key),
+            submit_engagement(workload, args.rate * 2, kafka),
+            show(tally),
+        )
     finally:
         stop.set()
 
@@ -132,10 +142,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--url", default="http://127.0.0.1:8001")
     parser.add_argument("--api-key", required=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(parser.parse_args()))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

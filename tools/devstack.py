@@ -23,8 +23,15 @@ from tools import processes
 ROOT = Path(__file__).resolve().parents[1]
 # make test keeps its own run dir, so it never stops a stack that `make dev-up` started.
 RUN_DIR = Path(os.environ.get("SALESFLOW_RUN_DIR", ROOT / ".local"))
-PORTS = {"ingest": 8001, "scoring": 8002, "routing": 8003, "nurture": 8004, "opportunity": 8005,
-         "proposal": 8006, "analytics": 8007}
+PORTS = {
+    "ingest": 8001,
+    "scoring": 8002,
+    "routing": 8003,
+    "nurture": 8004,
+    "opportunity": 8005,
+    "proposal": 8006,
+    "analytics": 8007,
+}
 BROKER = ("127.0.0.1", 9092)
 REDIS = ("127.0.0.1", 6379)
 
@@ -53,8 +60,9 @@ def ensure_broker() -> None:
         say("broker already answers on 127.0.0.1:9092; using it")
         return
     url = "tcp://127.0.0.1:9092"
-    processes.start("broker", [str(tansu_binary()), "broker", "--listener-url", url,
-                               "--advertised-listener-url", url], RUN_DIR)
+    processes.start(
+        "broker", [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url], RUN_DIR
+    )
     if not processes.wait_for_port(*BROKER, 20):
         sys.exit("devstack: the broker did not open 127.0.0.1:9092; see .local/logs/broker.log")
     say("broker (Tansu, memory storage) started on 127.0.0.1:9092")
@@ -68,8 +76,9 @@ def ensure_redis() -> None:
         say("Redis already answers on 127.0.0.1:6379; using it")
         return
     server = shutil.which("redis-server") or _install_redis()
-    processes.start("redis", [server, "--bind", "127.0.0.1", "--port", "6379", "--save", "",
-                              "--appendonly", "no"], RUN_DIR)
+    processes.start(
+        "redis", [server, "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no"], RUN_DIR
+    )
     if not processes.wait_for_port(*REDIS, 10):
         sys.exit("devstack: redis-server did not start; see .local/logs/redis.log")
     say("redis-server started on 127.0.0.1:6379")
@@ -77,9 +86,11 @@ def ensure_redis() -> None:
 
 def _install_redis() -> str:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        sys.exit("devstack: no Redis answers on 127.0.0.1:6379 and redis-server is not installed.\n"
-                 "  Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)\n"
-                 "  or point REDIS_URL at a running Redis.")
+        sys.exit(
+            "devstack: no Redis answers on 127.0.0.1:6379 and redis-server is not installed.\n"
+            "  Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)\n"
+            "  or point REDIS_URL at a running Redis."
+        )
     say("installing Debian's redis-server")
     subprocess.run(["apt-get", "update", "-qq"], check=False)
     subprocess.run(["apt-get", "install", "-y", "-qq", "redis-server"], check=True)
@@ -99,8 +110,12 @@ def api_key() -> str:
 
 
 def service_env() -> dict[str, str]:
-    return {**os.environ, "SALESFLOW_API_KEYS": api_key(), "SALESFLOW_DATA_DIR": str(RUN_DIR / "data"),
-            "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "SALESFLOW_API_KEYS": api_key(),
+        "SALESFLOW_DATA_DIR": str(RUN_DIR / "data"),
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def start_services(names: list[str]) -> None:
@@ -137,8 +152,9 @@ def prepare_topics_and_roster() -> None:
     from tools.reps import seed_demo_roster
 
     kafka = KafkaSettings.from_env(os.environ)
-    created = create_topics(AdminClient(kafka.confluent_config()), TOPICS,
-                            replication_factor=1 if kafka.local_broker else 3)
+    created = create_topics(
+        AdminClient(dict(kafka.confluent_config())), TOPICS, replication_factor=1 if kafka.local_broker else 3
+    )
     say(f"topics ready ({len(created)} created)")
     say(f"demo roster seeded ({seed_demo_roster()} reps)")
 

@@ -11,31 +11,112 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-FIRST = ["Aiko", "Ben", "Carla", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi",
-         "Lars", "Maya", "Nina", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wei", "Yuki"]
-LAST = ["Tanaka", "Smith", "Garcia", "Ivanov", "Rossi", "Khan", "Lee", "Sato", "Silva", "Weber", "Okafor",
-        "Larsen", "Cohen", "Novak", "Haddad", "Patel", "Brown", "Lopez", "Berg", "Singh", "Ali", "Kowalski"]
-COMPANIES = [("Acme Robotics", "acme-robotics.example", "Manufacturing", 1200, "US", "CA"),
-             ("Globex Finance", "globex.example", "Financial Services", 5400, "US", "NY"),
-             ("Initech Software", "initech.example", "Software", 240, "US", "TX"),
-             ("Umbrella Health", "umbrella-health.example", "Healthcare", 8000, "GB", None),
-             ("Stark Logistics", "stark-logistics.example", "Logistics", 650, "DE", "BY"),
-             ("Wayne Retail", "wayne-retail.example", "Retail", 3100, "FR", None),
-             ("Hooli Cloud", "hooli.example", "Software", 15000, "JP", "13"),
-             ("Soylent Foods", "soylent.example", "Consumer Goods", 90, "BR", "SP"),
-             ("Tyrell Systems", "tyrell.example", "Software", 45, "AU", "NSW"),
-             ("Cyberdyne Labs", "cyberdyne.example", "Manufacturing", 2300, "CA", "ON"),
-             ("Vandelay Imports", "vandelay.example", "Wholesale", 18, "US", "NJ"),
-             ("Oceanic Air", "oceanic.example", "Transportation", 9800, "SG", None)]
-TITLES = ["VP of Sales", "Chief Revenue Officer", "Head of Marketing", "Sales Operations Manager",
-          "Software Engineer", "CTO", "Director of IT", "Marketing Coordinator", "Student", "CEO",
-          "Account Executive", "Procurement Lead"]
-SOURCES = ["web_form", "landing_page", "webinar", "trade_show", "referral", "partner", "paid_ads",
-           "organic_search", "social", "email_campaign", "api", "import"]
+FIRST = [
+    "Aiko",
+    "Ben",
+    "Carla",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kemi",
+    "Lars",
+    "Maya",
+    "Nina",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wei",
+    "Yuki",
+]
+LAST = [
+    "Tanaka",
+    "Smith",
+    "Garcia",
+    "Ivanov",
+    "Rossi",
+    "Khan",
+    "Lee",
+    "Sato",
+    "Silva",
+    "Weber",
+    "Okafor",
+    "Larsen",
+    "Cohen",
+    "Novak",
+    "Haddad",
+    "Patel",
+    "Brown",
+    "Lopez",
+    "Berg",
+    "Singh",
+    "Ali",
+    "Kowalski",
+]
+COMPANIES = [
+    ("Acme Robotics", "acme-robotics.example", "Manufacturing", 1200, "US", "CA"),
+    ("Globex Finance", "globex.example", "Financial Services", 5400, "US", "NY"),
+    ("Initech Software", "initech.example", "Software", 240, "US", "TX"),
+    ("Umbrella Health", "umbrella-health.example", "Healthcare", 8000, "GB", None),
+    ("Stark Logistics", "stark-logistics.example", "Logistics", 650, "DE", "BY"),
+    ("Wayne Retail", "wayne-retail.example", "Retail", 3100, "FR", None),
+    ("Hooli Cloud", "hooli.example", "Software", 15000, "JP", "13"),
+    ("Soylent Foods", "soylent.example", "Consumer Goods", 90, "BR", "SP"),
+    ("Tyrell Systems", "tyrell.example", "Software", 45, "AU", "NSW"),
+    ("Cyberdyne Labs", "cyberdyne.example", "Manufacturing", 2300, "CA", "ON"),
+    ("Vandelay Imports", "vandelay.example", "Wholesale", 18, "US", "NJ"),
+    ("Oceanic Air", "oceanic.example", "Transportation", 9800, "SG", None),
+]
+TITLES = [
+    "VP of Sales",
+    "Chief Revenue Officer",
+    "Head of Marketing",
+    "Sales Operations Manager",
+    "Software Engineer",
+    "CTO",
+    "Director of IT",
+    "Marketing Coordinator",
+    "Student",
+    "CEO",
+    "Account Executive",
+    "Procurement Lead",
+]
+SOURCES = [
+    "web_form",
+    "landing_page",
+    "webinar",
+    "trade_show",
+    "referral",
+    "partner",
+    "paid_ads",
+    "organic_search",
+    "social",
+    "email_campaign",
+    "api",
+    "import",
+]
 PRODUCTS = ["platform", "analytics", "integrations", "support_plus"]
-ENGAGEMENT = [("page_view", 30), ("pricing_page_view", 12), ("email_open", 20), ("email_click", 10),
-              ("content_download", 8), ("webinar_attended", 5), ("demo_request", 4), ("meeting_booked", 3),
-              ("form_submit", 5), ("email_reply", 2), ("unsubscribe", 1)]
+ENGAGEMENT = [
+    ("page_view", 30),
+    ("pricing_page_view", 12),
+    ("email_open", 20),
+    ("email_click", 10),
+    ("content_download", 8),
+    ("webinar_attended", 5),
+    ("demo_request", 4),
+    ("meeting_booked", 3),
+    ("form_submit", 5),
+    ("email_reply", 2),
+    ("unsubscribe", 1),
+]
 
 
 @dataclass
@@ -70,11 +151,20 @@ class Workload:
         tag = uuid.UUID(int=self.rng.getrandbits(128)).hex[:8]
         email = f"{first}.{last}.{tag}@{'gmail.com' if free_mail else domain}".lower()
         return {
-            "event_id": uuid.UUID(int=self.rng.getrandbits(128)).hex, "occurred_at": now.isoformat(),
-            "source": self.rng.choice(SOURCES), "email": email, "first_name": first, "last_name": last,
-            "company": company, "job_title": self.rng.choice(TITLES), "industry": industry,
-            "employees": employees, "country": country, "region": region,
-            "product_interest": self.rng.choice(PRODUCTS), "marketing_consent": self.rng.random() < 0.7,
+            "event_id": uuid.UUID(int=self.rng.getrandbits(128)).hex,
+            "occurred_at": now.isoformat(),
+            "source": self.rng.choice(SOURCES),
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "company": company,
+            "job_title": self.rng.choice(TITLES),
+            "industry": industry,
+            "employees": employees,
+            "country": country,
+            "region": region,
+            "product_interest": self.rng.choice(PRODUCTS),
+            "marketing_consent": self.rng.random() < 0.7,
             "utm_campaign": self.rng.choice(["q4-launch", "webinar-series", "retargeting", None]),
         }
 
@@ -84,6 +174,11 @@ class Workload:
             return None
         lead = self.rng.choice(self.sent[-500:])
         kinds, weights = zip(*ENGAGEMENT, strict=True)
-        return {"event_id": uuid.UUID(int=self.rng.getrandbits(128)).hex, "occurred_at": now,
-                "email": lead["email"], "type": self.rng.choices(kinds, weights)[0],
-                "url": "https://www.example.com/pricing", "attributes": {}}
+        return {
+            "event_id": uuid.UUID(int=self.rng.getrandbits(128)).hex,
+            "occurred_at": now,
+            "email": lead["email"],
+            "type": self.rng.choices(kinds, weights)[0],
+            "url": "https://www.example.com/pricing",
+            "attributes": {},
+        }

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.dead_letters import RecordMeta
-from shared.errors import InvalidRecord
-from shared.health import install_health
-from shared.runtime import ServiceRuntime, runtime_for
 from services.ingest.capture import captured_engagement, captured_lead
 from services.ingest.config import PORT, IngestConfig
 from services.ingest.identity import IdentityStore
 from services.ingest.validation import ValidationFailed, validate_engagement, validate_lead
+from shared.dead_letters import RecordMeta
+from shared.errors import InvalidRecord
+from shared.health import install_health
+from shared.runtime import ServiceRuntime, runtime_for
 
 
 @dataclass(frozen=True)

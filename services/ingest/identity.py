@@ -56,8 +56,14 @@ class Claim:
 class IdentityStore:
     """Identity and dedupe keys under `prefix`; every call is timed and maps outages to retries."""
 
-    def __init__(self, client: redis.Redis, prefix: str, metrics: ServiceMetrics,
-                 dedupe_ttl_seconds: int, pending_ttl_seconds: int = 30) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        metrics: ServiceMetrics,
+        dedupe_ttl_seconds: int,
+        pending_ttl_seconds: int = 30,
+    ) -> None:
         self._client = client
         self._prefix = prefix
         self._metrics = metrics
@@ -75,7 +81,9 @@ class IdentityStore:
     async def claim(self, event_id: str, email: str) -> Claim:
         """Claim `event_id` for the lead with `email`; duplicate=True when it was claimed before."""
         keys = [self._event_key(event_id), self._identity_key(email)]
-        lead, duplicate, new = await timed(self._metrics, self._claim(keys=keys, args=[new_lead_id(), self._pending_ttl]))
+        lead, duplicate, new = await timed(
+            self._metrics, self._claim(keys=keys, args=[new_lead_id(), self._pending_ttl])
+        )
         return Claim(_text(lead), bool(duplicate), bool(new))
 
     async def confirm(self, event_id: str, lead_id: str) -> None:

@@ -12,8 +12,13 @@ from typing import Any
 
 from shared.avro_codec import default_schema_dir
 
-_PRIMITIVES = {"string": {"type": "string"}, "int": {"type": "integer"}, "long": {"type": "integer"},
-               "boolean": {"type": "boolean"}, "double": {"type": "number"}}
+_PRIMITIVES = {
+    "string": {"type": "string"},
+    "int": {"type": "integer"},
+    "long": {"type": "integer"},
+    "boolean": {"type": "boolean"},
+    "double": {"type": "number"},
+}
 
 
 def json_schema_for(avro_type: Any) -> dict[str, Any]:
@@ -24,8 +29,10 @@ def json_schema_for(avro_type: Any) -> dict[str, Any]:
     if isinstance(avro_type, str):
         return dict(_PRIMITIVES[avro_type])
     if avro_type.get("logicalType") == "timestamp-millis":
-        return {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer", "minimum": 0}],
-                "description": "ISO-8601 with zone, or epoch milliseconds"}
+        return {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "integer", "minimum": 0}],
+            "description": "ISO-8601 with zone, or epoch milliseconds",
+        }
     if avro_type["type"] == "enum":
         return {"type": "string", "enum": avro_type["symbols"]}
     if avro_type["type"] == "map":
@@ -42,17 +49,26 @@ def request_schema(record: str, generated: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _post(summary: str, schema_ref: str) -> dict[str, Any]:
-    body = {"oneOf": [{"$ref": schema_ref}, {"type": "array", "items": {"$ref": schema_ref}, "minItems": 1, "maxItems": 500}]}
+    body = {
+        "oneOf": [
+            {"$ref": schema_ref},
+            {"type": "array", "items": {"$ref": schema_ref}, "minItems": 1, "maxItems": 500},
+        ]
+    }
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     return {
         "summary": summary,
         "security": [{"bearer": []}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
         "responses": {
-            "202": {"description": "Accepted (or recognised as a duplicate)",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}}},
-            "400": {"description": "Malformed JSON"} | error, "401": {"description": "Missing or invalid API key"} | error,
-            "413": {"description": "Body over 1 MiB"} | error, "422": {"description": "Invalid fields"} | error,
+            "202": {
+                "description": "Accepted (or recognised as a duplicate)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}},
+            },
+            "400": {"description": "Malformed JSON"} | error,
+            "401": {"description": "Missing or invalid API key"} | error,
+            "413": {"description": "Body over 1 MiB"} | error,
+            "422": {"description": "Invalid fields"} | error,
             "503": {"description": "Temporarily unavailable; retry after Retry-After seconds"} | error,
         },
     }
@@ -60,16 +76,26 @@ def _post(summary: str, schema_ref: str) -> dict[str, Any]:
 
 @functools.cache
 def openapi_document() -> dict[str, Any]:
-    accepted_one = {"type": "object", "required": ["lead_id", "event_id", "duplicate"], "properties": {
-        "lead_id": {"type": "string"}, "event_id": {"type": "string"}, "duplicate": {"type": "boolean"}}}
-    field_error = {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"},
-                                                    "index": {"type": "integer"}}}
+    accepted_one = {
+        "type": "object",
+        "required": ["lead_id", "event_id", "duplicate"],
+        "properties": {"lead_id": {"type": "string"}, "event_id": {"type": "string"}, "duplicate": {"type": "boolean"}},
+    }
+    field_error = {
+        "type": "object",
+        "properties": {"field": {"type": "string"}, "message": {"type": "string"}, "index": {"type": "integer"}},
+    }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "salesflow ingest", "version": "1.0.0",
-                 "description": "Submit leads and engagement events. Kafka equivalents: leads.inbound, engagement.inbound."},
+        "info": {
+            "title": "salesflow ingest",
+            "version": "1.0.0",
+            "description": "Submit leads and engagement events. Kafka equivalents: leads.inbound, engagement.inbound.",
+        },
         "paths": {
-            "/v1/leads": {"post": _post("Submit one lead or a batch of up to 500", "#/components/schemas/LeadSubmitted")},
+            "/v1/leads": {
+                "post": _post("Submit one lead or a batch of up to 500", "#/components/schemas/LeadSubmitted")
+            },
             "/v1/engagement": {"post": _post("Submit engagement events", "#/components/schemas/EngagementEvent")},
         },
         "components": {
@@ -77,10 +103,16 @@ def openapi_document() -> dict[str, Any]:
             "schemas": {
                 "LeadSubmitted": request_schema("LeadSubmitted", ("event_id", "occurred_at")),
                 "EngagementEvent": request_schema("EngagementEvent", ("event_id", "occurred_at")),
-                "Accepted": {"oneOf": [accepted_one, {"type": "object", "properties": {
-                    "results": {"type": "array", "items": accepted_one}}}]},
-                "Error": {"type": "object", "properties": {"error": {"type": "string"},
-                                                           "errors": {"type": "array", "items": field_error}}},
+                "Accepted": {
+                    "oneOf": [
+                        accepted_one,
+                        {"type": "object", "properties": {"results": {"type": "array", "items": accepted_one}}},
+                    ]
+                },
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}, "errors": {"type": "array", "items": field_error}},
+                },
             },
         },
     }

@@ -14,29 +14,85 @@ from typing import Any
 
 import phonenumbers
 
-SOURCES = frozenset({
-    "web_form", "landing_page", "webinar", "trade_show", "referral", "partner", "paid_ads",
-    "organic_search", "social", "email_campaign", "api", "import",
-})
-ENGAGEMENT_TYPES = frozenset({
-    "page_view", "pricing_page_view", "form_submit", "content_download", "webinar_attended",
-    "email_open", "email_click", "email_reply", "meeting_booked", "demo_request", "unsubscribe",
-    "email_bounce", "spam_complaint",
-})
-FREE_MAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.jp", "hotmail.com", "outlook.com", "live.com",
-    "msn.com", "aol.com", "icloud.com", "me.com", "proton.me", "protonmail.com", "gmx.de", "gmx.net",
-    "web.de", "mail.ru", "yandex.ru", "qq.com", "163.com", "zoho.com",
-})
+SOURCES = frozenset(
+    {
+        "web_form",
+        "landing_page",
+        "webinar",
+        "trade_show",
+        "referral",
+        "partner",
+        "paid_ads",
+        "organic_search",
+        "social",
+        "email_campaign",
+        "api",
+        "import",
+    }
+)
+ENGAGEMENT_TYPES = frozenset(
+    {
+        "page_view",
+        "pricing_page_view",
+        "form_submit",
+        "content_download",
+        "webinar_attended",
+        "email_open",
+        "email_click",
+        "email_reply",
+        "meeting_booked",
+        "demo_request",
+        "unsubscribe",
+        "email_bounce",
+        "spam_complaint",
+    }
+)
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.jp",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.ru",
+        "yandex.ru",
+        "qq.com",
+        "163.com",
+        "zoho.com",
+    }
+)
 COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS) - {"001"}
 MAX_STRING = 256
 MAX_EMAIL = 254
 MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTE_KEY = 64
 MAX_ATTRIBUTE_VALUE = 1024
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-OPTIONAL_STRINGS = ("first_name", "last_name", "company", "job_title", "industry", "region",
-                    "product_interest", "utm_source", "utm_medium", "utm_campaign")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+OPTIONAL_STRINGS = (
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "industry",
+    "region",
+    "product_interest",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+)
 
 
 @dataclass(frozen=True)
@@ -116,9 +172,16 @@ class _Checker:
         if not isinstance(value, Mapping) or len(value) > MAX_ATTRIBUTES:
             self.fail("attributes", f"must be a map of at most {MAX_ATTRIBUTES} string entries")
             return {}
-        if any(not isinstance(k, str) or not isinstance(v, str) or len(k) > MAX_ATTRIBUTE_KEY
-               or len(v) > MAX_ATTRIBUTE_VALUE for k, v in value.items()):
-            self.fail("attributes", f"keys and values must be strings (<= {MAX_ATTRIBUTE_KEY}/{MAX_ATTRIBUTE_VALUE} chars)")
+        if any(
+            not isinstance(k, str)
+            or not isinstance(v, str)
+            or len(k) > MAX_ATTRIBUTE_KEY
+            or len(v) > MAX_ATTRIBUTE_VALUE
+            for k, v in value.items()
+        ):
+            self.fail(
+                "attributes", f"keys and values must be strings (<= {MAX_ATTRIBUTE_KEY}/{MAX_ATTRIBUTE_VALUE} chars)"
+            )
             return {}
         return dict(value)
 

@@ -68,7 +68,9 @@ class Nurture:
                 change=change.change,
                 reason=change.reason,
             )
-        self.leads[record.lead_id] = record.to_dict()
+        stored = record.to_dict()
+        if self.leads.get(record.lead_id) != stored:
+            self.leads[record.lead_id] = stored
 
     def tz_of(self, record: LeadRecord, rep: RepContact | None = None) -> ZoneInfo:
         return lead_timezone(record.profile, rep.timezone if rep else "UTC")

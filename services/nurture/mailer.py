@@ -27,7 +27,7 @@ def _code(error: aiosmtplib.SMTPException) -> int:
     return int(getattr(error, "code", 0) or 0)
 
 
-def _bounces(error: aiosmtplib.SMTPException) -> bool:
+def is_bounce(error: aiosmtplib.SMTPException) -> bool:
     """Only a 5xx about the recipient or the message is the lead's bounce; a 5xx about our
     sender or credentials is our misconfiguration and must not suppress anyone."""
     about_lead = (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError)
@@ -51,7 +51,7 @@ async def deliver(message: EmailMessage, smtp: SmtpSettings) -> str:
             timeout=smtp.timeout_seconds,
         )
     except aiosmtplib.SMTPException as error:
-        if _bounces(error):
+        if is_bounce(error):
             raise PermanentRejection(_code(error), str(error)) from error
         raise TransientFailure(f"smtp: {error}") from error
     except OSError as error:

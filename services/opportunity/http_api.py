@@ -7,11 +7,7 @@ any replica answers. 401 without a valid key, 400 bad JSON, 413 too large, 422 n
 
 from __future__ import annotations
 
-import hmac
-import json
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +24,7 @@ from services.opportunity.records import (
 )
 from services.opportunity.serialization import opportunity_from_dict
 from services.opportunity.state import time_in_stage
-from shared.errors import TransientFailure
+from shared.http_api import HttpApi, HttpError, read_json
 
 _BODY_FIELDS = frozenset(
     {
@@ -57,37 +53,10 @@ _CONVERSION_FIELDS = (
     "stage",
 )
 _HIDDEN = ("applied_command_ids", "alerted")
-Handle = Callable[[], Awaitable[tuple[int, dict[str, Any]]]]
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, error: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(error)
-        self.status, self.body, self.headers = status, {"error": error}, headers or {}
-
-
-def authorised(header: str, keys: tuple[str, ...]) -> bool:
-    """Bearer key check in constant time against every configured key."""
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return False
-    return any([hmac.compare_digest(token.encode(), key.encode()) for key in keys])
-
-
-async def read_json(request: Request, limit: int) -> dict[str, Any]:
-    # Faust's Request type leaves out the aiohttp attributes the web driver provides.
-    raw: Any = request
-    if (raw.content_length or 0) > limit:
-        raise HttpError(413, f"body larger than {limit} bytes")
-    body = await raw.content.read(limit + 1)
-    while len(body) <= limit and not raw.content.at_eof():
-        body += await raw.content.read(limit + 1 - len(body))
-    if len(body) > limit:
-        raise HttpError(413, f"body larger than {limit} bytes")
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HttpError(400, f"malformed JSON: {exc}") from exc
+async def read_object(request: Request, limit: int) -> dict[str, Any]:
+    payload = await read_json(request, limit)
     if not isinstance(payload, dict):
         raise HttpError(422, "the body must be a JSON object")
     return payload
@@ -141,44 +110,26 @@ def deal_view(document: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 def install_http_api(service: Opportunities) -> None:
     app, runtime, config = service.runtime.app, service.runtime, service.config
-    requests = runtime.metrics.counter("http_requests_total", "HTTP requests.", ("route", "status"))
-    seconds = runtime.metrics.histogram("http_request_seconds", "HTTP request latency.", ("route",))
-
-    async def answer(view: View, route: str, request: Request, handle: Handle) -> Response:
-        started = time.perf_counter()
-        try:
-            if not authorised(request.headers.get("Authorization", ""), config.api_keys):
-                raise HttpError(401, "missing or invalid API key", {"WWW-Authenticate": "Bearer"})
-            status, body = await handle()
-            headers: dict[str, str] = {}
-        except TransientFailure as exc:
-            status, body, headers = 503, {"error": f"temporarily unavailable: {exc}"}, {"Retry-After": "5"}
-        except HttpError as exc:
-            status, body, headers = exc.status, exc.body, exc.headers
-        requests.labels(route, str(status)).inc()
-        seconds.labels(route).observe(time.perf_counter() - started)
-        response = view.json(body, status=status)
-        response.headers.update(headers)
-        return response
+    answer = HttpApi(runtime.metrics, config.api_keys).answer
 
     async def submit(record: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         await runtime.send(COMMANDS, record["opportunity_id"], ("OpportunityCommand", record), wait=True)
         return 202, {"command_id": record["event_id"], "opportunity_id": record["opportunity_id"]}
 
     async def open_deal(request: Request) -> tuple[int, dict[str, Any]]:
-        body = await read_json(request, config.max_body_bytes)
+        body = await read_object(request, config.max_body_bytes)
         opportunity_id = _field("opportunity_id", body.get("opportunity_id") or f"opp_{uuid.uuid4().hex}")
         return await submit(command_from_body(body, opportunity_id, "open"))
 
     async def command(request: Request, opportunity_id: str) -> tuple[int, dict[str, Any]]:
-        body = await read_json(request, config.max_body_bytes)
+        body = await read_object(request, config.max_body_bytes)
         kind = body.get("type")
         if not isinstance(kind, str):
             raise HttpError(422, "type: is required")
         return await submit(command_from_body(body, opportunity_id, kind))
 
     async def convert(request: Request, lead_id: str) -> tuple[int, dict[str, Any]]:
-        body = await read_json(request, config.max_body_bytes)
+        body = await read_object(request, config.max_body_bytes)
         fields = {name: _field(name, body[name]) for name in _CONVERSION_FIELDS if body.get(name) is not None}
         event_id = _field("event_id", body.get("event_id") or str(uuid.uuid4()))
         record = dict.fromkeys(_CONVERSION_FIELDS) | fields

@@ -7,39 +7,29 @@ acceptances move them on. Refused records go to dlq.proposal; a record seen befo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from services.proposal import events, intake, workflow
-from services.proposal.approvals import ApprovalError, load_policy
+from services.proposal.approvals import load_policy
 from services.proposal.catalog import load_catalog
-from services.proposal.config import ProposalConfig
+from services.proposal.config import PORT, ProposalConfig
 from services.proposal.document import FontFiles, publish
 from services.proposal.ledger import Ledger, record
 from services.proposal.presentation import Party
-from services.proposal.pricing import PricingError, price_proposal
+from services.proposal.pricing import price_proposal
+from services.proposal.refusals import refused_as_invalid
 from services.proposal.storage import LocalDocumentStore
 from services.proposal.store import LedgerTable, ReadModel
-from services.proposal.versions import VersionError
 from services.proposal.views import proposal_view
 from shared.dead_letters import RecordMeta
 from shared.errors import InvalidRecord
 from shared.health import install_health
 from shared.runtime import ServiceRuntime, runtime_for
 
-REFUSALS = (PricingError, ApprovalError, VersionError, intake.IntakeError, workflow.UnknownProposal)
-
-
-@contextmanager
-def refused_as_invalid() -> Iterator[None]:
-    """A record the domain refuses can never succeed: dead-letter it rather than retry."""
-    try:
-        yield
-    except REFUSALS as error:
-        raise InvalidRecord(f"{type(error).__name__}: {error}") from error
+Apply = Callable[[Ledger, dict[str, Any], datetime], Awaitable[None]]
 
 
 class Proposals:
@@ -54,11 +44,23 @@ class Proposals:
         self.read_model = ReadModel(runtime)
         self.outcomes = runtime.metrics.counter("proposal_steps_total", "Workflow steps by outcome.", ("outcome",))
 
-    async def on_requested(self, value: dict[str, Any], meta: RecordMeta) -> None:
-        ledger, now = self.ledgers.load(value["opportunity_id"]), datetime.now(UTC)
-        new_number = workflow.proposal_number(value["event_id"])
-        if ledger.has_seen(value["event_id"]) or (not value["proposal_number"] and ledger.find(new_number)):
-            return self._skipped(value)
+    def once(self, apply: Apply) -> Callable[[dict[str, Any], RecordMeta], Awaitable[None]]:
+        """A handler that applies each event id once per opportunity, against its ledger."""
+
+        async def handle(value: dict[str, Any], meta: RecordMeta) -> None:
+            ledger = self.ledgers.load(value["opportunity_id"])
+            if ledger.has_seen(value["event_id"]):
+                self.outcomes.labels("duplicate").inc()
+                self.runtime.log.info("duplicate_skipped", event_id=value["event_id"])
+            else:
+                await apply(ledger, value, datetime.now(UTC))
+
+        return handle
+
+    async def requested(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
+        # A new proposal's number derives from its request: finding it means the request was applied.
+        if not value["proposal_number"] and ledger.find(workflow.proposal_number(value["event_id"])):
+            return
         with refused_as_invalid():
             request = intake.quote_request(value)
             priced = price_proposal(request.pricing, self.catalog)
@@ -66,34 +68,26 @@ class Proposals:
             step = workflow.request_quote(file, request, priced, self.policy, now)
         await self._follow(ledger, step, value["event_id"], now)
 
-    async def on_decided(self, value: dict[str, Any], meta: RecordMeta) -> None:
-        ledger, now = self.ledgers.load(value["opportunity_id"]), datetime.now(UTC)
-        if ledger.has_seen(value["event_id"]):
-            return self._skipped(value)
+    async def decided(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
         with refused_as_invalid():
             number, version, decision = intake.decision(value)
             step = workflow.decide_approval(ledger.file(number), version, decision, self.policy)
         await self._follow(ledger, step, value["event_id"], now)
 
-    async def on_due(self, value: dict[str, Any], meta: RecordMeta) -> None:
-        ledger, now = self.ledgers.load(value["opportunity_id"]), datetime.now(UTC)
-        if ledger.has_seen(value["event_id"]):
-            return self._skipped(value)
+    async def due(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
         with refused_as_invalid():
             file = ledger.file(value["number"])
         if value["kind"] == "escalation":
-            return await self._follow(
-                ledger, workflow.escalate(file, value["version"], self.policy, now), value["event_id"], now
-            )
+            step = workflow.escalate(file, value["version"], self.policy, now)
+            return await self._follow(ledger, step, value["event_id"], now)
+        if value["kind"] != "expiry":
+            raise InvalidRecord(f"unknown ProposalDue kind {value['kind']!r}")
         file, expired = workflow.expire(file, now)
         if expired is not None:
             await self.runtime.send("proposals.expired", value["opportunity_id"], events.expired(file, expired, now))
         await self._save(ledger, file, value["event_id"], now, "expired" if expired else "unchanged")
 
-    async def on_accepted(self, value: dict[str, Any], meta: RecordMeta) -> None:
-        ledger, now = self.ledgers.load(value["opportunity_id"]), datetime.now(UTC)
-        if ledger.has_seen(value["event_id"]):
-            return self._skipped(value)
+    async def accepted(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
         with refused_as_invalid():
             file = workflow.accept_version(ledger.file(value["number"]), value["version"], now)
         command = events.close_won(file, file.proposal.latest, value["event_id"], now)
@@ -135,10 +129,6 @@ class Proposals:
             outcome=outcome,
         )
 
-    def _skipped(self, value: dict[str, Any]) -> None:
-        self.outcomes.labels("duplicate").inc()
-        self.runtime.log.info("duplicate_skipped", event_id=value["event_id"])
-
 
 def build(runtime: ServiceRuntime, config: ProposalConfig) -> Proposals:
     """Wire agents, the deadline timer, the HTTP API and health onto the runtime's app."""
@@ -146,10 +136,10 @@ def build(runtime: ServiceRuntime, config: ProposalConfig) -> Proposals:
     from services.proposal.scheduler import install_scheduler
 
     proposals = Proposals(runtime, config)
-    runtime.consume("proposals.requested", proposals.on_requested)
-    runtime.consume("approvals.decided", proposals.on_decided)
-    runtime.consume("proposals.due", proposals.on_due)
-    runtime.consume("proposals.accepted", proposals.on_accepted)
+    runtime.consume("proposals.requested", proposals.once(proposals.requested))
+    runtime.consume("approvals.decided", proposals.once(proposals.decided))
+    runtime.consume("proposals.due", proposals.once(proposals.due))
+    runtime.consume("proposals.accepted", proposals.once(proposals.accepted))
     install_scheduler(proposals)
     install_http_api(proposals)
     install_health(runtime)
@@ -157,5 +147,5 @@ def build(runtime: ServiceRuntime, config: ProposalConfig) -> Proposals:
 
 
 def create(env: dict[str, str] | None = None) -> Proposals:
-    runtime = runtime_for("proposal", 8006, env)
+    runtime = runtime_for("proposal", PORT, env)
     return build(runtime, ProposalConfig.from_env(env, runtime.settings.web_port))

@@ -9,8 +9,6 @@ command, 413 for a body over the limit, 422 naming the bad field, 503 while Redi
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -19,22 +17,17 @@ from typing import Any
 from faust.web import Request, Response, View
 
 from services.proposal import intake
-from services.proposal.app import REFUSALS, Proposals
+from services.proposal.app import Proposals
 from services.proposal.document import document_path
 from services.proposal.pricing import price_proposal
+from services.proposal.refusals import REFUSALS
 from services.proposal.storage import StorageError
 from services.proposal.workflow import proposal_number
 from shared.avro_codec import EncodeError
-from shared.errors import TransientFailure
+from shared.http_api import Document, HttpApi, HttpError, read_json
 
 MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html"}
 PENDING = ("requested", "escalated")
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class ProposalApi:
@@ -43,23 +36,8 @@ class ProposalApi:
     def __init__(self, proposals: Proposals) -> None:
         self.proposals, self.runtime, self.config = proposals, proposals.runtime, proposals.config
 
-    def authorise(self, request: Request) -> None:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        matches = [hmac.compare_digest(token.encode(), key.encode()) for key in self.config.api_keys]
-        if scheme.lower() != "bearer" or not token or not any(matches):
-            raise HttpError(401, "missing or invalid API key")
-
     async def body(self, request: Request) -> dict[str, Any]:
-        limit = self.config.max_body_bytes
-        declared = request.headers.get("Content-Length", "")
-        # aiohttp itself refuses bodies over 1 MiB, so read() never holds more than that.
-        raw = b"" if declared.isdigit() and int(declared) > limit else await request.read()
-        if len(raw) > limit or (declared.isdigit() and int(declared) > limit):
-            raise HttpError(413, f"body larger than {limit} bytes")
-        try:
-            parsed = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise HttpError(400, f"malformed JSON: {error}") from error
+        parsed = await read_json(request, self.config.max_body_bytes)
         if not isinstance(parsed, dict):
             raise HttpError(422, "the body must be a JSON object")
         return parsed
@@ -105,7 +83,7 @@ class ProposalApi:
         await self.runtime.send("proposals.accepted", view["opportunity_id"], ("ProposalAccepted", record), wait=True)
         return {"event_id": record["event_id"], "number": number, "version": version}
 
-    async def document(self, number: str, name: str) -> tuple[bytes, str]:
+    async def document(self, number: str, name: str) -> Document:
         version, _, extension = name.partition(".")
         if extension not in MEDIA_TYPES or not version.isdigit():
             raise HttpError(404, f"no document {name!r}")
@@ -114,7 +92,7 @@ class ProposalApi:
             data = await asyncio.to_thread(self.proposals.documents.get, path)
         except StorageError as error:
             raise HttpError(404, str(error)) from error
-        return data, MEDIA_TYPES[extension]
+        return Document(data, MEDIA_TYPES[extension])
 
     async def _view(self, number: str, opportunity_id: str | None = None) -> dict[str, Any]:
         view = await self.proposals.read_model.get(number)
@@ -150,13 +128,6 @@ def _refusals_as_422(call: Callable[[], Any]) -> Any:
         raise HttpError(422, str(error)) from error
 
 
-def _response(view: View, request: Request, result: Any) -> Response:
-    """A document (bytes, media type) as itself; a command's answer as 202 JSON, a read's as 200."""
-    if isinstance(result, tuple):
-        return view.bytes(result[0], content_type=result[1])
-    return view.json(result, status=202 if request.method == "POST" else 200)
-
-
 def _new_id() -> str:
     return str(uuid.uuid4())
 
@@ -167,18 +138,15 @@ def _now() -> datetime:
 
 def install_http_api(proposals: Proposals) -> None:
     app, api = proposals.runtime.app, ProposalApi(proposals)
-    requests = proposals.runtime.metrics.counter("http_requests_total", "HTTP requests.", ("route", "status"))
+    http = HttpApi(proposals.runtime.metrics, proposals.config.api_keys)
 
     async def answer(view: View, route: str, request: Request, work: Callable[[], Awaitable[Any]]) -> Response:
-        try:
-            api.authorise(request)
-            response = _response(view, request, await work())
-        except TransientFailure as error:
-            response = view.json({"error": f"temporarily unavailable: {error}"}, status=503)
-        except HttpError as error:
-            response = view.json({"error": str(error)}, status=error.status)
-        requests.labels(route, str(response.status)).inc()
-        return response
+        async def handle() -> tuple[int, Any]:
+            result = await work()
+            # A document is itself; a command's answer is 202, a read's 200.
+            return (200 if isinstance(result, Document) or request.method != "POST" else 202), result
+
+        return await http.answer(view, route, request, handle)
 
     @app.page("/v1/proposals")
     class Submit(View):

@@ -26,16 +26,33 @@ from shared.runtime import ServiceRuntime, runtime_for
 
 
 def lead_to_route(lead: LeadQualified) -> LeadToRoute:
-    return LeadToRoute(lead.lead_id, lead.email, lead.company_domain, lead.country, lead.region,
-                       lead.product_interest, lead.employees, lead.grade, float(lead.score))
+    return LeadToRoute(
+        lead.lead_id,
+        lead.email,
+        lead.company_domain,
+        lead.country,
+        lead.region,
+        lead.product_interest,
+        lead.employees,
+        lead.grade,
+        float(lead.score),
+    )
 
 
 def lead_assigned(lead: LeadQualified, assignment: Assignment, now: datetime) -> LeadAssigned:
     """The assignment event; its id derives from the qualification's, so a replay dedupes."""
     return LeadAssigned(
-        event_id=f"{lead.event_id}:assigned", lead_id=lead.lead_id, email=lead.email, occurred_at=now,
-        rule=assignment.rule_name, reason=describe_assignment(assignment), sla_due_at=assignment.sla_due_at,
-        rep_id=assignment.rep_id, queue=assignment.queue, grade=lead.grade, captured_at=lead.captured_at,
+        event_id=f"{lead.event_id}:assigned",
+        lead_id=lead.lead_id,
+        email=lead.email,
+        occurred_at=now,
+        rule=assignment.rule_name,
+        reason=describe_assignment(assignment),
+        sla_due_at=assignment.sla_due_at,
+        rep_id=assignment.rep_id,
+        queue=assignment.queue,
+        grade=lead.grade,
+        captured_at=lead.captured_at,
         candidates=tuple(RoutingCandidate(c.rep_id, c.outcome, c.reason) for c in assignment.candidates),
     )
 
@@ -43,14 +60,18 @@ def lead_assigned(lead: LeadQualified, assignment: Assignment, now: datetime) ->
 class Routing:
     def __init__(self, runtime: ServiceRuntime, config: RoutingConfig, policy: RoutingPolicy) -> None:
         self.runtime, self.policy = runtime, policy
-        self.roster = RosterStore(runtime.redis, runtime.redis_key("roster"), runtime.metrics,
-                                  config.roster_cache_seconds)
+        self.roster = RosterStore(
+            runtime.redis, runtime.redis_key("roster"), runtime.metrics, config.roster_cache_seconds
+        )
         self.loads = RedisRepLoadStore(runtime.redis, prefix=runtime.redis_key("load"))
         metrics = runtime.metrics
         self.assignments = metrics.counter("assignments_total", "Leads assigned, by rule.", ("rule",))
         self.fallbacks = metrics.counter("fallback_total", "Leads sent to the fallback queue.")
-        self.latency = metrics.histogram("capture_to_assignment_seconds",
-                                         "From ingest's capture to the assignment (speed to lead).", buckets=AGE_BUCKETS)
+        self.latency = metrics.histogram(
+            "capture_to_assignment_seconds",
+            "From ingest's capture to the assignment (speed to lead).",
+            buckets=AGE_BUCKETS,
+        )
 
     async def on_rep(self, value: dict[str, Any], meta: RecordMeta) -> None:
         try:
@@ -62,16 +83,22 @@ class Routing:
     async def on_qualified(self, lead: LeadQualified, meta: RecordMeta) -> None:
         now = datetime.now(UTC)
         reps = await self.roster.reps()
-        assignment = await timed(self.runtime.metrics,
-                                 route_lead(lead_to_route(lead), reps, self.policy, self.loads, now))
+        assignment = await timed(
+            self.runtime.metrics, route_lead(lead_to_route(lead), reps, self.policy, self.loads, now)
+        )
         await self.runtime.send("leads.assigned", lead.lead_id, lead_assigned(lead, assignment, now))
         self.assignments.labels(assignment.rule_name).inc()
         if assignment.queue:
             self.fallbacks.inc()
         if lead.captured_at:
             self.latency.observe(max(0.0, (now - lead.captured_at).total_seconds()))
-        self.runtime.log.info("lead_assigned", lead_id=lead.lead_id, rep_id=assignment.rep_id,
-                              queue=assignment.queue, rule=assignment.rule_name)
+        self.runtime.log.info(
+            "lead_assigned",
+            lead_id=lead.lead_id,
+            rep_id=assignment.rep_id,
+            queue=assignment.queue,
+            rule=assignment.rule_name,
+        )
 
 
 def build(runtime: ServiceRuntime, config: RoutingConfig) -> Routing:

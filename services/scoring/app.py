@@ -8,16 +8,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.dead_letters import RecordMeta
-from shared.errors import InvalidRecord
-from shared.health import install_health
-from shared.records import EngagementEvent, LeadCaptured
-from shared.tables import JsonTable
-from shared.runtime import ServiceRuntime, runtime_for
 from services.scoring import domain
 from services.scoring.config import PORT, ScoringConfig
 from services.scoring.records import engagement_from, facts_from, lead_qualified, lead_scored
 from services.scoring.rules import ScoringRules, load_rules
+from shared.dead_letters import RecordMeta
+from shared.errors import InvalidRecord
+from shared.health import install_health
+from shared.records import EngagementEvent, LeadCaptured
+from shared.runtime import ServiceRuntime, runtime_for
+from shared.tables import JsonTable
 
 
 class Scoring:
@@ -35,8 +35,10 @@ class Scoring:
     async def on_captured(self, lead: LeadCaptured, meta: RecordMeta) -> None:
         profile, context = self._load(lead.lead_id)
         profile = domain.update_facts(profile, facts_from(lead))
-        context = context | {"company_domain": lead.company_domain,
-                             "captured_at": context.get("captured_at") or lead.captured_at.isoformat()}
+        context = context | {
+            "company_domain": lead.company_domain,
+            "captured_at": context.get("captured_at") or lead.captured_at.isoformat(),
+        }
         await self._rescore(profile, context, lead.event_id)
 
     async def on_engagement(self, event: EngagementEvent, meta: RecordMeta) -> None:
@@ -57,15 +59,23 @@ class Scoring:
         captured_at = datetime.fromisoformat(context["captured_at"]) if context.get("captured_at") else None
         lead_id, email = profile.lead_id, profile.facts.email or ""
         if decision.emit_scored:
-            await self.runtime.send("leads.scored", lead_id, lead_scored(lead_id, cause_id, email, score, now, captured_at))
+            await self.runtime.send(
+                "leads.scored", lead_id, lead_scored(lead_id, cause_id, email, score, now, captured_at)
+            )
         if decision.emit_qualified:
             record = lead_qualified(lead_id, context, profile.facts, score, self.rules.mql_threshold, now, captured_at)
             await self.runtime.send("leads.qualified", lead_id, record)
             self.qualified_total.inc()
         profile = domain.apply_score(profile, score, decision)
         self.profiles[lead_id] = {"profile": domain.profile_to_dict(profile), "context": context}
-        self.runtime.log.info("lead_scored", lead_id=lead_id, score=score.score, grade=score.grade,
-                              emitted=decision.emit_scored, qualified=decision.emit_qualified)
+        self.runtime.log.info(
+            "lead_scored",
+            lead_id=lead_id,
+            score=score.score,
+            grade=score.grade,
+            emitted=decision.emit_scored,
+            qualified=decision.emit_qualified,
+        )
 
 
 def build(runtime: ServiceRuntime, config: ScoringConfig) -> Scoring:

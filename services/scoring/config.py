@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.config import env_int, env_str
 from services.scoring.rules import default_rules_path
+from shared.config import env_int, env_str
 
 PORT = 8002
 

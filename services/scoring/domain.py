@@ -58,9 +58,7 @@ def score_lead(
 ) -> Score:
     """Score a lead at `now`: fit from its facts plus decayed engagement, clamped to 0..100."""
     require_aware(now, "now")
-    factors = score_fit(facts, rules.fit) + score_engagement(
-        engagements, rules.engagement, now
-    )
+    factors = score_fit(facts, rules.fit) + score_engagement(engagements, rules.engagement, now)
     return assemble_score(factors, rules)
 
 
@@ -86,9 +84,7 @@ def assemble_score(factors: tuple[Factor, ...], rules: ScoringRules) -> Score:
 def sum_points(factors: Iterable[Factor], prefix: str) -> int:
     """Sum of the points of factors named with `prefix`, rounded half up (toward +inf)."""
     # Summed in integer hundredths so float drift never moves a rounding boundary.
-    hundredths = sum(
-        round(f.points * 100) for f in factors if f.name.startswith(prefix)
-    )
+    hundredths = sum(round(f.points * 100) for f in factors if f.name.startswith(prefix))
     return (hundredths + 50) // 100
 
 
@@ -113,9 +109,7 @@ def new_profile(lead_id: str, facts: LeadFacts) -> LeadProfile:
     return LeadProfile(lead_id=lead_id, facts=facts)
 
 
-def record_engagement(
-    profile: LeadProfile, engagement: Engagement, *, max_events: int
-) -> LeadProfile:
+def record_engagement(profile: LeadProfile, engagement: Engagement, *, max_events: int) -> LeadProfile:
     """Add an engagement, keeping the newest max_events sorted by (occurred_at, event_id).
 
     Idempotent on event_id: a redelivered event (even with other content) leaves the profile
@@ -125,9 +119,7 @@ def record_engagement(
         raise ValueError(f"max_events must be at least 1, got {max_events}")
     if any(e.event_id == engagement.event_id for e in profile.engagements):
         return profile
-    ordered = sorted(
-        (*profile.engagements, engagement), key=lambda e: (e.occurred_at, e.event_id)
-    )
+    ordered = sorted((*profile.engagements, engagement), key=lambda e: (e.occurred_at, e.event_id))
     return replace(profile, engagements=tuple(ordered[-max_events:]))
 
 
@@ -136,11 +128,7 @@ def update_facts(profile: LeadProfile, facts: LeadFacts) -> LeadProfile:
 
     A later, shorter form must not erase what an earlier one told us.
     """
-    known = {
-        f.name: value
-        for f in fields(LeadFacts)
-        if _is_known(value := getattr(facts, f.name))
-    }
+    known = {f.name: value for f in fields(LeadFacts) if _is_known(value := getattr(facts, f.name))}
     return replace(profile, facts=replace(profile.facts, **known))
 
 
@@ -148,9 +136,7 @@ def _is_known(value: object) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
 
-def decide_emission(
-    profile: LeadProfile, new_score: Score, threshold: int
-) -> ScoringDecision:
+def decide_emission(profile: LeadProfile, new_score: Score, threshold: int) -> ScoringDecision:
     """Publish a score only when it changed; publish 'qualified' the first time it reaches threshold.
 
     Qualification is sticky: a lead that drops below and climbs back is not qualified again.
@@ -161,9 +147,7 @@ def decide_emission(
     )
 
 
-def apply_score(
-    profile: LeadProfile, score: Score, decision: ScoringDecision
-) -> LeadProfile:
+def apply_score(profile: LeadProfile, score: Score, decision: ScoringDecision) -> LeadProfile:
     """Record the score as the last one and remember a qualification once emitted."""
     return replace(
         profile,

@@ -26,9 +26,7 @@ def age_in_days(occurred_at: datetime, now: datetime) -> float:
     return (now - occurred_at).total_seconds() / SECONDS_PER_DAY
 
 
-def score_engagement(
-    engagements: Iterable[Engagement], rules: EngagementRules, now: datetime
-) -> tuple[Factor, ...]:
+def score_engagement(engagements: Iterable[Engagement], rules: EngagementRules, now: datetime) -> tuple[Factor, ...]:
     """One factor per counted event, oldest first, then one negative factor per capped type.
 
     An event_id seen twice counts once. Events older than the horizon and types without a rule
@@ -50,9 +48,7 @@ def _unique_in_order(engagements: Iterable[Engagement]) -> list[Engagement]:
     return sorted(first_seen.values(), key=lambda e: (e.occurred_at, e.event_id))
 
 
-def _event_factor(
-    event: Engagement, rule: EventRule, rules: EngagementRules, now: datetime
-) -> Factor:
+def _event_factor(event: Engagement, rule: EventRule, rules: EngagementRules, now: datetime) -> Factor:
     age = age_in_days(event.occurred_at, now)
     multiplier = decay_multiplier(age, rules.half_life_days) if rule.decays else 1.0
     return Factor(
@@ -76,9 +72,5 @@ def _cap_factors(factors: list[Factor], rules: EngagementRules) -> list[Factor]:
         earned = sum(round(f.points * 100) for f in factors if f.name == name)
         if earned > rule.max_points * 100:
             excess = (rule.max_points * 100 - earned) / 100
-            caps.append(
-                Factor(
-                    f"{name}.cap", excess, f"{event_type} capped at {rule.max_points}"
-                )
-            )
+            caps.append(Factor(f"{name}.cap", excess, f"{event_type} capped at {rule.max_points}"))
     return caps

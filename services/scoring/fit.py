@@ -33,9 +33,7 @@ def score_fit(facts: LeadFacts, rules: FitRules) -> tuple[Factor, ...]:
     return tuple(f for f in (check(facts, rules) for check in checks) if f is not None)
 
 
-def match_keyword_rule(
-    title: str, rules: tuple[KeywordRule, ...]
-) -> KeywordRule | None:
+def match_keyword_rule(title: str, rules: tuple[KeywordRule, ...]) -> KeywordRule | None:
     """The first rule with a keyword present as whole words in the title ('intern' != 'internal')."""
     padded = f" {normalise_words(title)} "
     return next((r for r in rules if any(f" {k} " in padded for k in r.keywords)), None)
@@ -43,9 +41,7 @@ def match_keyword_rule(
 
 def match_band(value: int, bands: tuple[Band, ...]) -> Band | None:
     """The band holding value, bounds inclusive."""
-    return next(
-        (b for b in bands if b.min <= value and (b.max is None or value <= b.max)), None
-    )
+    return next((b for b in bands if b.min <= value and (b.max is None or value <= b.max)), None)
 
 
 def email_domain(email: str) -> str | None:
@@ -59,27 +55,19 @@ def _in_domains(domain: str, rule: DomainRule) -> bool:
     return any(domain == d or domain.endswith(f".{d}") for d in rule.domains)
 
 
-def _title_factor(
-    name: str, title: str | None, rules: tuple[KeywordRule, ...]
-) -> Factor | None:
+def _title_factor(name: str, title: str | None, rules: tuple[KeywordRule, ...]) -> Factor | None:
     rule = match_keyword_rule(title, rules) if title else None
     if rule is None:
         return None
-    return Factor(
-        f"{FIT_PREFIX}{name}", rule.points, f"job title {title!r} is {rule.name}"
-    )
+    return Factor(f"{FIT_PREFIX}{name}", rule.points, f"job title {title!r} is {rule.name}")
 
 
-def _band_factor(
-    name: str, value: int | None, bands: tuple[Band, ...]
-) -> Factor | None:
+def _band_factor(name: str, value: int | None, bands: tuple[Band, ...]) -> Factor | None:
     band = match_band(value, bands) if value is not None else None
     if band is None:
         return None
     upper = "+" if band.max is None else f"-{band.max}"
-    return Factor(
-        f"{FIT_PREFIX}{name}", band.points, f"{name} {value} in band {band.min}{upper}"
-    )
+    return Factor(f"{FIT_PREFIX}{name}", band.points, f"{name} {value} in band {band.min}{upper}")
 
 
 def _seniority(facts: LeadFacts, rules: FitRules) -> Factor | None:
@@ -123,7 +111,5 @@ def _email_domain(facts: LeadFacts, rules: FitRules) -> Factor | None:
         ("free mail", rules.free_mail),
     ):
         if _in_domains(domain, rule):
-            return Factor(
-                f"{FIT_PREFIX}email_domain", rule.points, f"{domain} is {label}"
-            )
+            return Factor(f"{FIT_PREFIX}email_domain", rule.points, f"{domain} is {label}")
     return None

@@ -5,16 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.records import EngagementEvent, LeadCaptured, LeadQualified, LeadScored, ScoreFactor
 from services.scoring.model import Engagement, Factor, LeadFacts, Score, parse_engagement_type
+from shared.records import EngagementEvent, LeadCaptured, LeadQualified, LeadScored, ScoreFactor
 
 
 def facts_from(lead: LeadCaptured) -> LeadFacts:
     return LeadFacts(
-        email=lead.email, first_name=lead.first_name, last_name=lead.last_name, company=lead.company,
-        job_title=lead.job_title, industry=lead.industry, employees=lead.employees,
-        annual_revenue=lead.annual_revenue, country=lead.country, region=lead.region,
-        product_interest=lead.product_interest, source=lead.source,
+        email=lead.email,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        company=lead.company,
+        job_title=lead.job_title,
+        industry=lead.industry,
+        employees=lead.employees,
+        annual_revenue=lead.annual_revenue,
+        country=lead.country,
+        region=lead.region,
+        product_interest=lead.product_interest,
+        source=lead.source,
     )
 
 
@@ -24,26 +32,53 @@ def engagement_from(event: EngagementEvent) -> Engagement:
 
 def _factor(factor: Factor) -> ScoreFactor:
     base = float(factor.base_points) if factor.base_points is not None else None
-    return ScoreFactor(factor.name, factor.points, factor.detail, factor.event_id, factor.occurred_at, base, factor.decay)
+    return ScoreFactor(
+        factor.name, factor.points, factor.detail, factor.event_id, factor.occurred_at, base, factor.decay
+    )
 
 
-def lead_scored(lead_id: str, cause_id: str, email: str, score: Score, now: datetime,
-                captured_at: datetime | None) -> LeadScored:
+def lead_scored(
+    lead_id: str, cause_id: str, email: str, score: Score, now: datetime, captured_at: datetime | None
+) -> LeadScored:
     """The score event; its id is derived from the event that caused the re-score (replays dedupe)."""
     return LeadScored(
-        event_id=f"{lead_id}:scored:{cause_id}", lead_id=lead_id, email=email, occurred_at=now,
-        score=score.score, fit_score=score.fit_score, engagement_score=score.engagement_score,
-        grade=score.grade, captured_at=captured_at, temperature=score.temperature,
+        event_id=f"{lead_id}:scored:{cause_id}",
+        lead_id=lead_id,
+        email=email,
+        occurred_at=now,
+        score=score.score,
+        fit_score=score.fit_score,
+        engagement_score=score.engagement_score,
+        grade=score.grade,
+        captured_at=captured_at,
+        temperature=score.temperature,
         explanation=tuple(_factor(f) for f in score.factors),
     )
 
 
-def lead_qualified(lead_id: str, context: dict[str, Any], facts: LeadFacts, score: Score, threshold: int,
-                   now: datetime, captured_at: datetime | None) -> LeadQualified:
+def lead_qualified(
+    lead_id: str,
+    context: dict[str, Any],
+    facts: LeadFacts,
+    score: Score,
+    threshold: int,
+    now: datetime,
+    captured_at: datetime | None,
+) -> LeadQualified:
     """Qualification happens once per lead, so its event id is the lead's own."""
     return LeadQualified(
-        event_id=f"{lead_id}:qualified", lead_id=lead_id, email=facts.email or "", occurred_at=now,
-        score=score.score, grade=score.grade, threshold=threshold, captured_at=captured_at,
-        company_domain=context.get("company_domain"), country=facts.country, region=facts.region,
-        product_interest=facts.product_interest, employees=facts.employees, source=facts.source,
+        event_id=f"{lead_id}:qualified",
+        lead_id=lead_id,
+        email=facts.email or "",
+        occurred_at=now,
+        score=score.score,
+        grade=score.grade,
+        threshold=threshold,
+        captured_at=captured_at,
+        company_domain=context.get("company_domain"),
+        country=facts.country,
+        region=facts.region,
+        product_interest=facts.product_interest,
+        employees=facts.employees,
+        source=facts.source,
     )

@@ -17,12 +17,9 @@ import yaml
 
 from services.scoring.model import ENGAGEMENT_TYPES
 
-_SECTIONS = frozenset(
-    ("version", "qualification", "grades", "temperature", "fit", "engagement")
-)
+_SECTIONS = frozenset(("version", "qualification", "grades", "temperature", "fit", "engagement"))
 _FIT_KEYS = frozenset(
-    ("seniority", "function", "employees", "annual_revenue", "industries", "countries")
-    + ("free_mail", "disposable_mail")
+    ("seniority", "function", "employees", "annual_revenue", "industries", "countries", "free_mail", "disposable_mail")
 )
 
 
@@ -119,9 +116,7 @@ def load_rules(source: str | os.PathLike[str]) -> ScoringRules:
     _descending(temps, ("hot", "warm"), "temperature")
     return ScoringRules(
         version=_str(root["version"], "version"),
-        mql_threshold=_int(
-            qualification["mql_threshold"], "qualification.mql_threshold", 0, 100
-        ),
+        mql_threshold=_int(qualification["mql_threshold"], "qualification.mql_threshold", 0, 100),
         grade_a=_int(grades["A"], "grades.A"),
         grade_b=_int(grades["B"], "grades.B"),
         grade_c=_int(grades["C"], "grades.C"),
@@ -138,9 +133,7 @@ def normalise_words(text: str) -> str:
 
 
 def _read_source(source: str | os.PathLike[str]) -> str:
-    is_path = not isinstance(source, str) or (
-        "\n" not in source and source.strip().endswith((".yaml", ".yml"))
-    )
+    is_path = not isinstance(source, str) or ("\n" not in source and source.strip().endswith((".yaml", ".yml")))
     if not is_path:
         return str(source)
     try:
@@ -177,10 +170,7 @@ def _engagement(node: object) -> EngagementRules:
         half_life_days=_positive(eng["half_life_days"], "engagement.half_life_days"),
         horizon_days=_positive(eng["horizon_days"], "engagement.horizon_days"),
         events=MappingProxyType(
-            {
-                name: _event_rule(rule, f"engagement.events.{name}")
-                for name, rule in events.items()
-            }
+            {name: _event_rule(rule, f"engagement.events.{name}") for name, rule in events.items()}
         ),
     )
 
@@ -208,9 +198,7 @@ def _keyword_rules(node: object, path: str) -> tuple[KeywordRule, ...]:
         if not all(keywords):
             raise RulesError(f"{where}.keywords: a keyword has no letters or digits")
         name = _str(rule["name"], f"{where}.name")
-        rules.append(
-            KeywordRule(name, _int(rule["points"], f"{where}.points"), keywords)
-        )
+        rules.append(KeywordRule(name, _int(rule["points"], f"{where}.points"), keywords))
     return tuple(rules)
 
 
@@ -228,9 +216,7 @@ def _bands(node: object, path: str) -> tuple[Band, ...]:
         if band.max is not None and band.max < band.min:
             raise RulesError(f"{where}.max: {band.max} is below min {band.min}")
         if bands and (bands[-1].max is None or band.min <= bands[-1].max):
-            raise RulesError(
-                f"{where}.min: bands must be ascending and must not overlap"
-            )
+            raise RulesError(f"{where}.min: bands must be ascending and must not overlap")
         bands.append(band)
     return tuple(bands)
 
@@ -239,27 +225,19 @@ def _countries(node: object) -> Mapping[str, int]:
     countries = _points_map(node, "fit.countries", str.strip)
     for code in countries:
         if not re.fullmatch(r"[A-Z]{2}", code):
-            raise RulesError(
-                f"fit.countries.{code}: expected an upper-case ISO alpha-2 code"
-            )
+            raise RulesError(f"fit.countries.{code}: expected an upper-case ISO alpha-2 code")
     return countries
 
 
 def _domain_rule(node: object, path: str) -> DomainRule:
     rule = _mapping(node, path, {"points", "domains"})
-    domains = frozenset(
-        d.strip().lower() for d in _str_list(rule["domains"], f"{path}.domains")
-    )
+    domains = frozenset(d.strip().lower() for d in _str_list(rule["domains"], f"{path}.domains"))
     return DomainRule(_int(rule["points"], f"{path}.points"), domains)
 
 
-def _points_map(
-    node: object, path: str, normalise: Callable[[str], str]
-) -> Mapping[str, int]:
+def _points_map(node: object, path: str, normalise: Callable[[str], str]) -> Mapping[str, int]:
     raw = _mapping(node, path, optional=None)
-    return MappingProxyType(
-        {normalise(k): _int(v, f"{path}.{k}") for k, v in raw.items()}
-    )
+    return MappingProxyType({normalise(k): _int(v, f"{path}.{k}") for k, v in raw.items()})
 
 
 def _mapping(
@@ -303,9 +281,7 @@ def _str(node: object, path: str) -> str:
     return node
 
 
-def _int(
-    node: object, path: str, low: int | None = None, high: int | None = None
-) -> int:
+def _int(node: object, path: str, low: int | None = None, high: int | None = None) -> int:
     # bool is an int subclass; `points: yes` is a typo, not 1 point.
     if not isinstance(node, int) or isinstance(node, bool):
         raise RulesError(f"{path}: expected an integer, got {node!r}")

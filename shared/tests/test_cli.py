@@ -38,8 +38,12 @@ def test_rendered_topic_matches_its_spec() -> None:
         doc = by_name[spec.name]
         assert (doc["apiVersion"], doc["kind"]) == ("kafka.strimzi.io/v1beta2", "KafkaTopic")
         assert doc["metadata"] == {"name": spec.name.replace(".", "-"), "labels": {"strimzi.io/cluster": "salesflow"}}
-        assert doc["spec"] == {"topicName": spec.name, "partitions": spec.partitions, "replicas": 3,
-                               "config": spec.config()}
+        assert doc["spec"] == {
+            "topicName": spec.name,
+            "partitions": spec.partitions,
+            "replicas": 3,
+            "config": spec.config(),
+        }
 
 
 def test_compacted_topic_renders_without_retention() -> None:

@@ -95,8 +95,17 @@ RECORD_PAIRS = [
 ]
 
 
-SPINE = {"LeadSubmitted", "EngagementEvent", "LeadCaptured", "LeadScored", "LeadQualified", "LeadAssigned",
-         "RepProfile", "ScoreFactor", "RoutingCandidate"}
+SPINE = {
+    "LeadSubmitted",
+    "EngagementEvent",
+    "LeadCaptured",
+    "LeadScored",
+    "LeadQualified",
+    "LeadAssigned",
+    "RepProfile",
+    "ScoreFactor",
+    "RoutingCandidate",
+}
 
 
 def test_record_dataclasses_exist_for_the_spine() -> None:

@@ -77,7 +77,10 @@ def test_nested_values_are_redacted() -> None:
 def test_numbers_and_safe_keys_pass_through() -> None:
     """Non-PII keys and non-string values are left alone."""
     assert redacted(event="lead_scored", lead_id="l1", score=78, offset=1042) == {
-        "event": "lead_scored", "lead_id": "l1", "score": 78, "offset": 1042,
+        "event": "lead_scored",
+        "lead_id": "l1",
+        "score": 78,
+        "offset": 1042,
     }
 
 
@@ -102,8 +105,9 @@ def log_lines(stream: io.StringIO) -> list[dict[str, Any]]:
 
 def test_structlog_line_carries_no_email(json_logs: io.StringIO) -> None:
     """A JSON line for an event carrying an email has the event and context but not the email."""
-    structlog.get_logger("ingest").info("lead_captured", email="priya@northwind.example", lead_id="l1",
-                                        note="dup of priya@northwind.example")
+    structlog.get_logger("ingest").info(
+        "lead_captured", email="priya@northwind.example", lead_id="l1", note="dup of priya@northwind.example"
+    )
     (line,) = log_lines(json_logs)
     assert "northwind.example" not in json.dumps(line)
     assert line["event"] == "lead_captured" and line["lead_id"] == "l1" and line["service"] == "ingest"

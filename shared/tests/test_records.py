@@ -50,8 +50,13 @@ def test_nested_records_become_dataclasses_and_tuples(codec: AvroCodec) -> None:
 def test_to_avro_turns_tuples_into_lists() -> None:
     """The codec gets lists for arrays, as fastavro's validation expects."""
     assigned = LeadAssigned(
-        event_id="l1:assigned", lead_id="l1", email="a@b.example", occurred_at=datetime(2024, 1, 1, tzinfo=UTC),
-        rule="enterprise-na", reason="round robin", sla_due_at=datetime(2024, 1, 1, 1, tzinfo=UTC),
+        event_id="l1:assigned",
+        lead_id="l1",
+        email="a@b.example",
+        occurred_at=datetime(2024, 1, 1, tzinfo=UTC),
+        rule="enterprise-na",
+        reason="round robin",
+        sla_due_at=datetime(2024, 1, 1, 1, tzinfo=UTC),
         candidates=(records.RoutingCandidate("rep-1", "chosen", "round_robin"),),
     )
     assert to_avro(assigned)["candidates"] == [{"rep_id": "rep-1", "outcome": "chosen", "reason": "round_robin"}]

@@ -39,9 +39,10 @@ def infra() -> Iterator[Infra]:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     host, _, port = bootstrap.split(",")[0].rpartition(":")
-    if not port_open(host, int(port)) or not port_open("127.0.0.1", 6379) and "REDIS_URL" not in os.environ:
-        pytest.fail(f"no broker at {bootstrap} or no Redis at {redis_url}: run the tests with `make test`, "
-                    "which starts both")
+    if not port_open(host, int(port)) or (not port_open("127.0.0.1", 6379) and "REDIS_URL" not in os.environ):
+        pytest.fail(
+            f"no broker at {bootstrap} or no Redis at {redis_url}: run the tests with `make test`, which starts both"
+        )
     yield Infra(bootstrap, redis_url)
 
 

@@ -59,8 +59,14 @@ class ServiceProcess:
 
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
-        self.process = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], cwd=ROOT,
-                                        env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final commit, no table flush."""
@@ -111,16 +117,28 @@ class Stack:
     def __post_init__(self) -> None:
         admin = AdminClient(self.infra.kafka.confluent_config())
         create_topics(admin, TOPICS, prefix=self.prefix)
-        self._producer = Producer(self.infra.kafka.confluent_config() | {"enable.idempotence": True})
+        # murmur2 is the Java client's (and aiokafka's) partitioner: keyed records land where the services put them.
+        self._producer = Producer(
+            self.infra.kafka.confluent_config() | {"enable.idempotence": True, "partitioner": "murmur2_random"}
+        )
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
 
     def env_for(self, name: str, port: int) -> dict[str, str]:
-        return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap, "REDIS_URL": self.infra.redis_url,
-                "SALESFLOW_TOPIC_PREFIX": self.prefix, "SALESFLOW_REDIS_PREFIX": f"{self.prefix}sf:",
-                "SALESFLOW_DATA_DIR": str(self.workdir / "data"), f"{name.upper()}_PORT": str(port),
-                "SALESFLOW_API_KEYS": API_KEY, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **self.extra_env}
+        return {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap,
+            "REDIS_URL": self.infra.redis_url,
+            "SALESFLOW_TOPIC_PREFIX": self.prefix,
+            "SALESFLOW_REDIS_PREFIX": f"{self.prefix}sf:",
+            "SALESFLOW_DATA_DIR": str(self.workdir / "data"),
+            f"{name.upper()}_PORT": str(port),
+            "SALESFLOW_API_KEYS": API_KEY,
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
 
     def start(self, *names: str, wait: bool = True) -> None:
         for name in names:
@@ -158,18 +176,25 @@ class TopicReader:
 
     def __init__(self, stack: Stack, topics: Iterable[str]) -> None:
         self.stack = stack
-        self.consumer = Consumer(stack.infra.kafka.confluent_config() | {
-            "group.id": f"{stack.prefix}reader-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest",
-            "enable.auto.commit": False})
+        self.consumer = Consumer(
+            stack.infra.kafka.confluent_config()
+            | {
+                "group.id": f"{stack.prefix}reader-{uuid.uuid4().hex[:6]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
         # Assign every partition from the start: no group join to wait for, nothing missed.
         names = [stack.topic(t) for t in topics]
         metadata = self.consumer.list_topics(timeout=10).topics
-        self.consumer.assign([TopicPartition(name, p, OFFSET_BEGINNING)
-                              for name in names for p in metadata[name].partitions])
+        self.consumer.assign(
+            [TopicPartition(name, p, OFFSET_BEGINNING) for name in names for p in metadata[name].partitions]
+        )
         self.seen: list[tuple[str, Any, list[tuple[str, bytes]]]] = []
 
-    def poll_until(self, done: Callable[[list[tuple[str, Any, list[tuple[str, bytes]]]]], bool],
-                   seconds: float = 30) -> list[tuple[str, Any, list[tuple[str, bytes]]]]:
+    def poll_until(
+        self, done: Callable[[list[tuple[str, Any, list[tuple[str, bytes]]]]], bool], seconds: float = 30
+    ) -> list[tuple[str, Any, list[tuple[str, bytes]]]]:
         deadline = time.monotonic() + seconds
         while not done(self.seen) and time.monotonic() < deadline:
             message = self.consumer.poll(0.3)

@@ -247,3 +247,19 @@ def test_poison_requests_are_dead_lettered_and_the_next_still_works(
 
 def _deal_of(value: Any) -> str | None:
     return value.get("opportunity_id") if isinstance(value, dict) else None
+
+
+def test_http_refuses_bad_commands_with_the_reason(stack: Stack) -> None:
+    """No key is 401, a bad field or unknown SKU 422 naming it, an unknown proposal 404."""
+    url = stack.services["proposal"].url("/v1/proposals/P-NONE")
+    with pytest.raises(urllib.error.HTTPError) as unauthorised:
+        urllib.request.urlopen(url, timeout=10)
+    assert unauthorised.value.code == 401
+    body = request("opp-http", line("NO-SUCH-SKU", 1)) | {"occurred_at": None}
+    body["valid_until"] = body["valid_until"].isoformat()
+    status, answer = call(stack, "POST", "/v1/proposals", body)
+    assert status == 422 and b"NO-SUCH-SKU" in answer
+    status, answer = call(stack, "POST", "/v1/proposals", body | {"lines": [line("SF-CRM-PRO", 1)], "currency": 7})
+    assert status == 422 and b"currency" in answer
+    assert call(stack, "GET", "/v1/proposals/P-NONE")[0] == 404
+    assert call(stack, "POST", "/v1/approvals/P-NONE/decisions", {"role": "vp"})[0] == 404

@@ -24,8 +24,11 @@ def spine(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
 
 
 def post(stack: Stack, path: str, body: Any, key: str = API_KEY) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(stack.services["ingest"].url(path), data=json.dumps(body).encode(),
-                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        stack.services["ingest"].url(path),
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -34,9 +37,19 @@ def post(stack: Stack, path: str, body: Any, key: str = API_KEY) -> tuple[int, d
 
 
 def lead(**overrides: Any) -> dict[str, Any]:
-    return {"event_id": uuid.uuid4().hex, "source": "web_form", "email": f"{uuid.uuid4().hex[:8]}@acme-robotics.example",
-            "first_name": "Ada", "last_name": "Lovelace", "job_title": "VP of Sales", "company": "Acme Robotics",
-            "employees": 1200, "country": "US", "industry": "Software", "product_interest": "crm"} | overrides
+    return {
+        "event_id": uuid.uuid4().hex,
+        "source": "web_form",
+        "email": f"{uuid.uuid4().hex[:8]}@acme-robotics.example",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "job_title": "VP of Sales",
+        "company": "Acme Robotics",
+        "employees": 1200,
+        "country": "US",
+        "industry": "Software",
+        "product_interest": "crm",
+    } | overrides
 
 
 def test_http_lead_is_captured_and_scored_with_reasons(spine: Stack) -> None:
@@ -44,8 +57,9 @@ def test_http_lead_is_captured_and_scored_with_reasons(spine: Stack) -> None:
     status, body = post(spine, "/v1/leads", lead())
     assert status == 202 and body["duplicate"] is False
     reader = spine.consumer("leads.captured", "leads.scored")
-    seen = reader.poll_until(lambda s: {t for t, v, _ in s if v["lead_id"] == body["lead_id"]}
-                             == {"leads.captured", "leads.scored"})
+    seen = reader.poll_until(
+        lambda s: {t for t, v, _ in s if v["lead_id"] == body["lead_id"]} == {"leads.captured", "leads.scored"}
+    )
     scored = [v for t, v, _ in seen if t == "leads.scored" and v["lead_id"] == body["lead_id"]]
     assert scored, "no leads.scored record for the lead"
     assert 0 <= scored[0]["score"] <= 100 and scored[0]["explanation"]
@@ -81,8 +95,9 @@ def test_http_errors_name_the_problem(spine: Stack) -> None:
     assert status == 422
     assert {e["field"] for e in body["errors"]} >= {"source", "email", "country"}
     assert post(spine, "/v1/leads", lead(), key="wrong")[0] == 401
-    request = urllib.request.Request(spine.services["ingest"].url("/v1/leads"), data=b"{nope",
-                                     headers={"Authorization": f"Bearer {API_KEY}"})
+    request = urllib.request.Request(
+        spine.services["ingest"].url("/v1/leads"), data=b"{nope", headers={"Authorization": f"Bearer {API_KEY}"}
+    )
     with pytest.raises(urllib.error.HTTPError) as malformed:
         urllib.request.urlopen(request, timeout=10)
     assert malformed.value.code == 400
@@ -96,8 +111,12 @@ def test_kafka_poison_pill_goes_to_dlq_and_next_record_flows(spine: Stack) -> No
     good = lead() | {"occurred_at": datetime.now(UTC)}
     spine.produce("leads.inbound", "LeadSubmitted", good)
     reader = spine.consumer("dlq.ingest", "leads.captured")
-    seen = reader.poll_until(lambda s: {t for t, _, _ in s} >= {"dlq.ingest", "leads.captured"}
-                             and any(t == "leads.captured" and v["event_id"] == good["event_id"] for t, v, _ in s))
+    seen = reader.poll_until(
+        lambda s: (
+            {t for t, _, _ in s} >= {"dlq.ingest", "leads.captured"}
+            and any(t == "leads.captured" and v["event_id"] == good["event_id"] for t, v, _ in s)
+        )
+    )
     dead = [(v, dict(h)) for t, v, h in seen if t == "dlq.ingest"]
     assert dead and dead[0][0] == b"\x00garbage"
     headers = dead[0][1]
@@ -111,15 +130,24 @@ def test_engagement_over_kafka_rescores_the_lead(spine: Stack) -> None:
     """An engagement event for a known email is captured with its lead_id and raises the score."""
     submission = lead()
     lead_id = post(spine, "/v1/leads", submission)[1]["lead_id"]
-    event = {"event_id": uuid.uuid4().hex, "occurred_at": datetime.now(UTC), "email": submission["email"],
-             "type": "demo_request", "attributes": {}}
+    event = {
+        "event_id": uuid.uuid4().hex,
+        "occurred_at": datetime.now(UTC),
+        "email": submission["email"],
+        "type": "demo_request",
+        "attributes": {},
+    }
     spine.produce("engagement.inbound", "EngagementEvent", event)
     reader = spine.consumer("leads.scored")
+
     # The two topics are consumed independently, so facts and engagement may arrive in either order;
     # wait for the score that has both.
     def complete(record: dict[str, Any]) -> bool:
-        return record["lead_id"] == lead_id and record["email"] == submission["email"] and any(
-            f.get("event_id") == event["event_id"] for f in record["explanation"])
+        return (
+            record["lead_id"] == lead_id
+            and record["email"] == submission["email"]
+            and any(f.get("event_id") == event["event_id"] for f in record["explanation"])
+        )
 
     seen = reader.poll_until(lambda s: any(complete(v) for _, v, _ in s))
     final = next(v for _, v, _ in seen if complete(v))

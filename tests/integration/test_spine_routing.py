@@ -18,8 +18,16 @@ from tests.integration.harness import API_KEY, Infra, Stack
 DEFAULT_RULES = default_rules_path()
 
 # Every lead here qualifies: a senior buyer at a large company in a scored country, with intent.
-HOT = {"source": "web_form", "job_title": "VP of Sales", "employees": 1200, "country": "US",
-       "region": "CA", "industry": "Software", "product_interest": "platform", "annual_revenue": 50_000_000}
+HOT = {
+    "source": "web_form",
+    "job_title": "VP of Sales",
+    "employees": 1200,
+    "country": "US",
+    "region": "CA",
+    "industry": "Software",
+    "product_interest": "platform",
+    "annual_revenue": 50_000_000,
+}
 
 
 POLICY = """
@@ -37,10 +45,19 @@ rules:
 
 
 def rep(rep_id: str, capacity: int = 50, active: bool = True, territories: tuple[str, ...] = ("US",)) -> dict[str, Any]:
-    return {"rep_id": rep_id, "name": f"Rep {rep_id}", "email": f"{rep_id}@seller.example", "active": active,
-            "capacity": capacity, "territories": list(territories), "products": ["platform", "analytics"],
-            "segments": ["smb", "mid_market", "enterprise"], "timezone": "America/Los_Angeles", "manager": None,
-            "updated_at": datetime.now(UTC)}
+    return {
+        "rep_id": rep_id,
+        "name": f"Rep {rep_id}",
+        "email": f"{rep_id}@seller.example",
+        "active": active,
+        "capacity": capacity,
+        "territories": list(territories),
+        "products": ["platform", "analytics"],
+        "segments": ["smb", "mid_market", "enterprise"],
+        "timezone": "America/Los_Angeles",
+        "manager": None,
+        "updated_at": datetime.now(UTC),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +80,11 @@ def spine(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
 
 
 def submit(stack: Stack, leads: list[dict[str, Any]]) -> list[str]:
-    request = urllib.request.Request(stack.services["ingest"].url("/v1/leads"), data=json.dumps(leads).encode(),
-                                     headers={"Authorization": f"Bearer {API_KEY}"})
+    request = urllib.request.Request(
+        stack.services["ingest"].url("/v1/leads"),
+        data=json.dumps(leads).encode(),
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return [r["lead_id"] for r in json.loads(response.read())["results"]]
 

@@ -89,9 +89,7 @@ def test_unknown_facts_earn_no_fit_factor() -> None:
         ("Head of Revenue Operations", 15),
     ],
 )
-def test_seniority_matches_whole_words_first_rule_wins(
-    title: str, seniority: int
-) -> None:
+def test_seniority_matches_whole_words_first_rule_wins(title: str, seniority: int) -> None:
     """Titles match keywords as whole words and the first listed rule wins."""
     assert fit_points(LeadFacts(job_title=title))["fit.seniority"] == seniority
 
@@ -99,14 +97,10 @@ def test_seniority_matches_whole_words_first_rule_wins(
 def test_function_prefers_the_specific_revenue_operations_rule() -> None:
     """'Sales Operations' is revenue operations, not plain sales."""
     factors = score_fit(LeadFacts(job_title="Sales Operations Analyst"), RULES.fit)
-    assert [f.detail for f in factors] == [
-        "job title 'Sales Operations Analyst' is revenue_operations"
-    ]
+    assert [f.detail for f in factors] == ["job title 'Sales Operations Analyst' is revenue_operations"]
 
 
-@pytest.mark.parametrize(
-    ("employees", "points"), [(1, 0), (10, 0), (11, 3), (200, 6), (201, 10), (5001, 6)]
-)
+@pytest.mark.parametrize(("employees", "points"), [(1, 0), (10, 0), (11, 3), (200, 6), (201, 10), (5001, 6)])
 def test_employee_bands_are_inclusive(employees: int, points: int) -> None:
     """Band bounds are inclusive on both ends and the last band is open-ended."""
     assert fit_points(LeadFacts(employees=employees))["fit.employees"] == points
@@ -123,9 +117,7 @@ def test_employee_bands_are_inclusive(employees: int, points: int) -> None:
         ("no-at-sign", None),
     ],
 )
-def test_free_and_disposable_mail_score_negative(
-    email: str, points: int | None
-) -> None:
+def test_free_and_disposable_mail_score_negative(email: str, points: int | None) -> None:
     """Free-mail and disposable domains (and their subdomains) cost points; others do not."""
     assert fit_points(LeadFacts(email=email)).get("fit.email_domain") == points
 
@@ -141,9 +133,7 @@ def test_country_and_industry_match_case_insensitively() -> None:
 
 def test_points_halve_after_one_half_life() -> None:
     """An event one half-life old earns half its base points and says so."""
-    (factor,) = score_engagement(
-        [event("e1", "demo_request", 14)], RULES.engagement, NOW
-    )
+    (factor,) = score_engagement([event("e1", "demo_request", 14)], RULES.engagement, NOW)
     assert factor == Factor(
         name="engagement.demo_request",
         points=15.0,
@@ -157,9 +147,7 @@ def test_points_halve_after_one_half_life() -> None:
 
 def test_future_events_do_not_decay() -> None:
     """An event stamped after `now` (clock skew) earns its full points."""
-    (factor,) = score_engagement(
-        [event("e1", "form_submit", -2)], RULES.engagement, NOW
-    )
+    (factor,) = score_engagement([event("e1", "form_submit", -2)], RULES.engagement, NOW)
     assert (factor.points, factor.decay) == (10.0, 0.0)
 
 
@@ -184,9 +172,7 @@ def test_type_cap_adds_one_negative_adjustment() -> None:
     """Fifteen fresh page views earn 15 points, capped to 10 by a -5 cap factor."""
     views = [event(f"v{i}", "page_view", 0) for i in range(15)]
     factors = score_engagement(views, RULES.engagement, NOW)
-    assert factors[-1] == Factor(
-        "engagement.page_view.cap", -5.0, "page_view capped at 10"
-    )
+    assert factors[-1] == Factor("engagement.page_view.cap", -5.0, "page_view capped at 10")
     assert sum_points(factors, "engagement.") == 10
 
 
@@ -236,12 +222,8 @@ def test_grade_follows_fit_thresholds(fit: int, grade: str) -> None:
     assert assemble_score(factors, RULES).grade == grade
 
 
-@pytest.mark.parametrize(
-    ("engagement", "temperature"), [(30, "hot"), (29, "warm"), (9, "cold")]
-)
-def test_temperature_follows_engagement_thresholds(
-    engagement: int, temperature: str
-) -> None:
+@pytest.mark.parametrize(("engagement", "temperature"), [(30, "hot"), (29, "warm"), (9, "cold")])
+def test_temperature_follows_engagement_thresholds(engagement: int, temperature: str) -> None:
     """Temperatures are minimum engagement scores: hot>=30, warm>=10, else cold."""
     factors = (Factor("engagement.manual", engagement, "test"),)
     assert assemble_score(factors, RULES).temperature == temperature
@@ -279,17 +261,13 @@ def test_record_engagement_keeps_newest_in_time_order() -> None:
     """Events are kept sorted by occurred_at and only the newest max_events survive."""
     profile = new_profile("lead-1", IDEAL)
     for event_id, days_ago in [("b", 2), ("a", 3), ("d", 0), ("c", 1)]:
-        profile = record_engagement(
-            profile, event(event_id, "page_view", days_ago), max_events=3
-        )
+        profile = record_engagement(profile, event(event_id, "page_view", days_ago), max_events=3)
     assert [e.event_id for e in profile.engagements] == ["b", "c", "d"]
 
 
 def test_record_engagement_ignores_a_redelivered_event_id() -> None:
     """A second event with a known event_id, even with other content, changes nothing."""
-    profile = record_engagement(
-        new_profile("l", IDEAL), event("e", "page_view", 1), max_events=5
-    )
+    profile = record_engagement(new_profile("l", IDEAL), event("e", "page_view", 1), max_events=5)
     again = record_engagement(profile, event("e", "demo_request", 0), max_events=5)
     assert again == profile
 
@@ -297,17 +275,13 @@ def test_record_engagement_ignores_a_redelivered_event_id() -> None:
 def test_record_engagement_rejects_non_positive_max_events() -> None:
     """max_events below 1 is a programming error."""
     with pytest.raises(ValueError, match="max_events"):
-        record_engagement(
-            new_profile("l", IDEAL), event("e", "page_view", 0), max_events=0
-        )
+        record_engagement(new_profile("l", IDEAL), event("e", "page_view", 0), max_events=0)
 
 
 def test_update_facts_merges_known_values() -> None:
     """New known values overwrite; None and blank strings keep what we knew."""
     profile = new_profile("l", IDEAL)
-    updated = update_facts(
-        profile, LeadFacts(job_title="CEO", company=" ", employees=None)
-    )
+    updated = update_facts(profile, LeadFacts(job_title="CEO", company=" ", employees=None))
     assert updated.facts == replace(IDEAL, job_title="CEO")
 
 
@@ -333,9 +307,7 @@ def test_qualification_is_emitted_once_at_threshold() -> None:
 def test_profile_round_trips_through_a_plain_dict() -> None:
     """profile_from_dict(profile_to_dict(p)) == p, with datetimes as UTC ISO strings."""
     plus_two = timezone(timedelta(hours=2))
-    engagement = Engagement(
-        "e1", "email_click", datetime(2025, 1, 1, 14, 0, 0, 7, plus_two)
-    )
+    engagement = Engagement("e1", "email_click", datetime(2025, 1, 1, 14, 0, 0, 7, plus_two))
     profile = LeadProfile("l", IDEAL, (engagement,), last_score=61, qualified=True)
     data = profile_to_dict(profile)
     assert data["engagements"][0]["occurred_at"] == "2025-01-01T12:00:00.000007+00:00"
@@ -377,9 +349,7 @@ engagements_strategy = st.lists(engagement_strategy, max_size=40)
 
 @PROPERTY
 @given(facts_strategy, engagements_strategy)
-def test_score_is_clamped_sum_of_components(
-    facts: LeadFacts, engagements: list[Engagement]
-) -> None:
+def test_score_is_clamped_sum_of_components(facts: LeadFacts, engagements: list[Engagement]) -> None:
     """The score is always clamp(fit + engagement) within 0..100."""
     score = score_lead(facts, engagements, RULES, NOW)
     assert 0 <= score.score <= 100
@@ -388,28 +358,20 @@ def test_score_is_clamped_sum_of_components(
 
 @PROPERTY
 @given(facts_strategy, engagements_strategy)
-def test_factor_points_explain_the_unclamped_total(
-    facts: LeadFacts, engagements: list[Engagement]
-) -> None:
+def test_factor_points_explain_the_unclamped_total(facts: LeadFacts, engagements: list[Engagement]) -> None:
     """Each component is its factors' sum rounded half up, so the total is within 1 point."""
     score = score_lead(facts, engagements, RULES, NOW)
     fit_sum = sum(f.points for f in score.factors if f.name.startswith("fit."))
-    engagement_sum = sum(
-        f.points for f in score.factors if f.name.startswith("engagement.")
-    )
+    engagement_sum = sum(f.points for f in score.factors if f.name.startswith("engagement."))
     assert abs(fit_sum - score.fit_score) <= 0.5 + 1e-9
     assert abs(engagement_sum - score.engagement_score) <= 0.5 + 1e-9
-    assert (
-        abs(fit_sum + engagement_sum - (score.fit_score + score.engagement_score)) <= 1
-    )
+    assert abs(fit_sum + engagement_sum - (score.fit_score + score.engagement_score)) <= 1
     assert all(round(f.points, 2) == f.points for f in score.factors)
 
 
 @PROPERTY
 @given(facts_strategy, engagements_strategy)
-def test_score_rebuilds_from_its_factors(
-    facts: LeadFacts, engagements: list[Engagement]
-) -> None:
+def test_score_rebuilds_from_its_factors(facts: LeadFacts, engagements: list[Engagement]) -> None:
     """assemble_score over a score's own factors gives back the same score."""
     score = score_lead(facts, engagements, RULES, NOW)
     assert assemble_score(score.factors, RULES) == score
@@ -417,16 +379,12 @@ def test_score_rebuilds_from_its_factors(
 
 @PROPERTY
 @given(types_strategy, offsets, offsets)
-def test_older_events_never_earn_more(
-    type_: EngagementType, first: timedelta, second: timedelta
-) -> None:
+def test_older_events_never_earn_more(type_: EngagementType, first: timedelta, second: timedelta) -> None:
     """Of two events of one type, the older never earns more points (in magnitude)."""
     newer, older = sorted((first, second))
 
     def earned(age: timedelta) -> float:
-        factors = score_engagement(
-            [Engagement("e", type_, NOW - age)], RULES.engagement, NOW
-        )
+        factors = score_engagement([Engagement("e", type_, NOW - age)], RULES.engagement, NOW)
         return abs(sum(f.points for f in factors))
 
     assert earned(older) <= earned(newer)
@@ -434,24 +392,15 @@ def test_older_events_never_earn_more(
 
 @PROPERTY
 @given(st.floats(0, 1000), st.floats(0, 1000), st.floats(0.1, 100))
-def test_decay_multiplier_is_monotone_and_bounded(
-    a: float, b: float, half_life: float
-) -> None:
+def test_decay_multiplier_is_monotone_and_bounded(a: float, b: float, half_life: float) -> None:
     """The decay multiplier stays in [0, 1] and never grows with age."""
     young, old = sorted((a, b))
-    assert (
-        0.0
-        <= decay_multiplier(old, half_life)
-        <= decay_multiplier(young, half_life)
-        <= 1.0
-    )
+    assert 0.0 <= decay_multiplier(old, half_life) <= decay_multiplier(young, half_life) <= 1.0
 
 
 @PROPERTY
 @given(st.lists(st.integers(0, 100), max_size=30), st.integers(1, 100))
-def test_qualification_is_emitted_at_most_once(
-    scores: list[int], threshold: int
-) -> None:
+def test_qualification_is_emitted_at_most_once(scores: list[int], threshold: int) -> None:
     """However scores rise and fall, 'qualified' is emitted once iff one reaches the threshold."""
     profile, qualified, last = new_profile("l", LeadFacts()), 0, None
     for value in scores:
@@ -466,9 +415,7 @@ def test_qualification_is_emitted_at_most_once(
 
 @PROPERTY
 @given(engagements_strategy, st.integers(1, 10))
-def test_record_engagement_is_idempotent_sorted_and_bounded(
-    engagements: list[Engagement], max_events: int
-) -> None:
+def test_record_engagement_is_idempotent_sorted_and_bounded(engagements: list[Engagement], max_events: int) -> None:
     """Recording every event twice equals recording it once; the result is sorted and bounded."""
     once = twice = new_profile("l", LeadFacts())
     for e in engagements:

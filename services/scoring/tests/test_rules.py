@@ -22,9 +22,7 @@ Edit = Callable[[dict[str, Any]], None]
 
 
 def default_data() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(
-        default_rules_path().read_text(encoding="utf-8")
-    )
+    data: dict[str, Any] = yaml.safe_load(default_rules_path().read_text(encoding="utf-8"))
     return copy.deepcopy(data)
 
 
