@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import OFFSET_END, Consumer, Producer, TopicPartition
 
 from shared.avro_codec import DecodeError, create_codec
 from shared.config import KafkaSettings
@@ -59,7 +59,9 @@ def consume_forever(tally: Tally, kafka: KafkaSettings, stop: threading.Event) -
         kafka.confluent_config()
         | {"group.id": f"salesflow-demo-{os.getpid()}", "auto.offset.reset": "latest", "enable.auto.commit": False}
     )
-    consumer.subscribe(list(WATCHED))
+    # Assign every partition at its end: no group join to wait for, only what happens from now on.
+    topics = consumer.list_topics(timeout=10).topics
+    consumer.assign([TopicPartition(t, p, OFFSET_END) for t in WATCHED for p in topics[t].partitions])
     try:
         while not stop.is_set():
             message = consumer.poll(0.5)

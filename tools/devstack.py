@@ -166,6 +166,9 @@ def up(services: list[str], infra_only: bool) -> None:
         return
     prepare_topics_and_roster()
     start_services(services)
+    if "opportunity" in services:
+        subprocess.run([sys.executable, "-m", "services.opportunity.seed"], env=service_env(), check=True)
+        say("demo deals seeded")
     say(f"up. API key: {api_key()}  (curl -H 'Authorization: Bearer {api_key()}' ...)")
 
 

@@ -172,7 +172,9 @@ class Workload:
         """An engagement event for a lead already sent, or None before any lead exists."""
         if not self.sent:
             return None
-        lead = self.rng.choice(self.sent[-500:])
+        # Engagement comes in bursts from a few interested leads, as it does in real life:
+        # most events go to the newest leads, so some of them qualify within seconds.
+        lead = self.rng.choice(self.sent[-20:] if self.rng.random() < 0.7 else self.sent[-500:])
         kinds, weights = zip(*ENGAGEMENT, strict=True)
         return {
             "event_id": uuid.UUID(int=self.rng.getrandbits(128)).hex,

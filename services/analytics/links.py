@@ -54,3 +54,13 @@ def link_from_dict(data: Mapping[str, Any]) -> DealLink:
     """Inverse of link_to_dict."""
     reached = {step: datetime.fromisoformat(at) for step, at in data["reached"].items()}
     return DealLink(data["opportunity_id"], data["lead_id"], reached)
+
+
+def fact_to_dict(fact: LeadFact) -> dict[str, Any]:
+    """A relayed lead step as plain JSON (the internal topic's value)."""
+    return {"event_id": fact.event_id, "lead_id": fact.lead_id, "step": fact.step, "at": fact.occurred_at.isoformat()}
+
+
+def fact_from_dict(data: Mapping[str, Any]) -> LeadFact:
+    """Inverse of fact_to_dict."""
+    return LeadFact(data["event_id"], data["lead_id"], data["step"], datetime.fromisoformat(data["at"]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
@@ -18,7 +19,7 @@ from services.nurture.mailer import PermanentRejection, deliver
 from services.nurture.messages import Unsubscribe, build_message, message_id, sender_for
 from services.nurture.records import Delivery, email_sent, task_created
 from services.nurture.sequences import RenderedStep, Sequence, Step, render_step
-from services.nurture.state import Enrolment, EnrolmentChanged
+from services.nurture.state import EnrolmentChanged
 from services.nurture.suppression import refusal
 from services.nurture.timers import DueStep, postpone, send_at
 from services.nurture.tokens import make_token
@@ -59,7 +60,7 @@ class StepRunner:
         rep = await self.store.rep(record.rep_id) if record.rep_id else None
         if step.channel == "task":
             return await self._task(record, due, sequence, step, rep, now)
-        return await self._email(record, enrolment, due, sequence, step, rep, now)
+        return await self._email(record, due, sequence, step, rep, now)
 
     def _unsubscribe_url(self, lead_id: str, now: datetime) -> str:
         expires = now + timedelta(days=self.config.unsubscribe_token_days)
@@ -94,7 +95,6 @@ class StepRunner:
     async def _email(
         self,
         record: LeadRecord,
-        enrolment: Enrolment,
         due: DueStep,
         sequence: Sequence,
         step: Step,
@@ -107,18 +107,25 @@ class StepRunner:
             return replace(record, enrolments=postpone(record.enrolments, due.enrolment_id, at)), ()
         consent = record.profile is not None and record.profile.marketing_consent
         refused = refusal(await self.store.suppression(due.lead_id, consent), sequence.kind)
-        if refused is not None or record.profile is None:
-            reason = refused or "no_address"
+        recipient = _address(record.profile.email) if record.profile else None
+        if refused is not None or recipient is None:
+            reason = refused or "no_valid_address"
             self.suppressed.labels(reason).inc()
             self.nurture.runtime.log.info("email_suppressed", lead_id=due.lead_id, reason=reason)
             ended = exit_enrolment(record.enrolments, due.enrolment_id, reason, now)
             return replace(record, enrolments=ended.state), ended.changes
-        return await self._send_once(record, due, sequence, step, rep, now)
+        return await self._send_once(record, recipient, due, sequence, step, rep, now)
 
     async def _send_once(
-        self, record: LeadRecord, due: DueStep, sequence: Sequence, step: Step, rep: RepContact | None, now: datetime
+        self,
+        record: LeadRecord,
+        recipient: Address,
+        due: DueStep,
+        sequence: Sequence,
+        step: Step,
+        rep: RepContact | None,
+        now: datetime,
     ) -> Outcome:
-        assert record.profile is not None
         url = self._unsubscribe_url(due.lead_id, now)
         rendered = self._render(record, due, sequence, step, rep, url)
         sender = sender_for(
@@ -129,7 +136,7 @@ class StepRunner:
         message = build_message(
             rendered,
             sender=sender,
-            to=Address(addr_spec=record.profile.email),
+            to=recipient,
             msg_id=msg_id,
             kind=sequence.kind,
             unsubscribe=unsubscribe,
@@ -153,7 +160,7 @@ class StepRunner:
             rendered.variant,
             msg_id,
             sender.addr_spec,
-            record.profile.email,
+            recipient.addr_spec,
             rendered.subject or "",
             outcome,
         )
@@ -186,3 +193,11 @@ class StepRunner:
 
     def _marketing(self) -> Address:
         return Address(self.config.sender_name, addr_spec=self.config.sender_email)
+
+
+def _address(email: str) -> Address | None:
+    """The recipient, or None for an address no relay could take (the step can never be sent)."""
+    try:
+        return Address(addr_spec=email) if email else None
+    except (ValueError, HeaderParseError, IndexError):
+        return None

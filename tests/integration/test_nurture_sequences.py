@@ -237,6 +237,8 @@ def test_assigned_lead_gets_the_rep_sequence_with_the_right_headers(nurture: Sta
     assert task["kind"] == "call" and task["rep_id"] == REP["rep_id"] and "Call Ada" in task["instructions"]
     reader.close()
     assert [m["Subject"] for m in inbox.wait_for(address, 3)] == SUBJECTS
+    metrics = http("GET", nurture.services["nurture"].url("/metrics"))[2]
+    assert 'salesflow_nurture_emails_sent_total{sequence="test-rep"}' in metrics
 
 
 def test_a_reply_stops_the_sequence(nurture: Stack, inbox: Inbox) -> None:

@@ -1,0 +1,64 @@
+"""Publishes this worker's partitions' totals to the Redis read model every interval.
+
+A partition newly assigned is published whole (replacing a former owner's copy); after that
+only the parts that changed. Never writes the tables.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from shared.topics import physical_name
+
+if TYPE_CHECKING:
+    from services.analytics.app import Analytics
+
+
+class Publisher:
+    """Tracks which owned partitions the read model already holds in full."""
+
+    def __init__(self, analytics: Analytics) -> None:
+        self.analytics = analytics
+        self.published: set[int] = set()
+        self.generation = 0
+        self.topic = physical_name("leads.captured", analytics.runtime.settings.topic_prefix)
+
+    async def reset(self, sender: Any = None, *args: Any, **kwargs: Any) -> None:
+        """At every rebalance: partitions may have moved, so caches and progress start over."""
+        self.generation += 1
+        self.published.clear()
+        self.analytics.totals.reset()
+
+    def owned(self) -> set[int]:
+        consumer = self.analytics.runtime.app.consumer
+        return {tp.partition for tp in consumer.assignment() if tp.topic == self.topic} if consumer else set()
+
+    def ready(self) -> bool:
+        app = self.analytics.runtime.app
+        tables: Any = app.tables  # TableManagerT does not declare the recovery its implementation has
+        return not app.rebalancing and bool(tables and tables.recovery.completed.is_set())
+
+    async def publish(self) -> None:
+        """Publish new partitions whole, then every pending change."""
+        if not self.ready():
+            return
+        generation, totals, model = self.generation, self.analytics.totals, self.analytics.read_model
+        fresh = self.owned() - self.published
+        local = totals.local_docs() if fresh else {}
+        for partition in sorted(fresh):
+            totals.pending.pop(partition, None)
+            await model.replace(partition, local.get(partition, {}))
+            if generation == self.generation:
+                self.published.add(partition)
+        for partition in list(totals.pending):
+            writes, deletes = totals.pending.pop(partition)
+            await model.update(partition, writes, deletes)
+
+
+def install_publisher(analytics: Analytics) -> Publisher:
+    publisher = Publisher(analytics)
+    app = analytics.runtime.app
+    app.on_partitions_revoked.connect(publisher.reset)  # type: ignore[arg-type]
+    app.on_partitions_assigned.connect(publisher.reset)  # type: ignore[arg-type]
+    app.timer(analytics.config.flush_interval_seconds, name="analytics.publish")(publisher.publish)
+    return publisher
