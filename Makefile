@@ -29,6 +29,9 @@ dev-up: install ## start broker, Redis, topics, roster and every service in the 
 dev-down: ## stop what dev-up started
 	@$(PY) -m tools.devstack down
 
+mail: ## list the emails the local SMTP sink received (.local/mail)
+	@$(PY) -m tools.smtp_sink list --dir .local/mail
+
 status: ## what the local stack runs
 	@$(PY) -m tools.devstack status
 
@@ -58,4 +61,4 @@ format: install ## apply ruff's formatting and safe fixes
 clean: dev-down ## remove local state (.local) and caches
 	@rm -rf .local .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install tools dev-up dev-down status run test unit lint format clean
+.PHONY: help install tools dev-up dev-down status mail run test unit lint format clean

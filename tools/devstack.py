@@ -34,6 +34,7 @@ PORTS = {
 }
 BROKER = ("127.0.0.1", 9092)
 REDIS = ("127.0.0.1", 6379)
+SMTP = ("127.0.0.1", 1025)
 
 
 def say(message: str) -> None:
@@ -159,11 +160,23 @@ def prepare_topics_and_roster() -> None:
     say(f"demo roster seeded ({seed_demo_roster()} reps)")
 
 
+def ensure_smtp_sink() -> None:
+    if os.environ.get("SMTP_HOST") or processes.port_open(*SMTP):
+        say("using the SMTP server at SMTP_HOST or 127.0.0.1:1025")
+        return
+    argv = [sys.executable, "-m", "tools.smtp_sink", "serve", "--dir", str(RUN_DIR / "mail"), "--port", "1025"]
+    processes.start("smtp", argv, RUN_DIR)
+    if not processes.wait_for_port(*SMTP, 10):
+        sys.exit("devstack: the SMTP sink did not start; see .local/logs/smtp.log")
+    say("SMTP sink on 127.0.0.1:1025 (make mail lists what nurture sent)")
+
+
 def up(services: list[str], infra_only: bool) -> None:
     ensure_redis()
     ensure_broker()
     if infra_only:
         return
+    ensure_smtp_sink()
     prepare_topics_and_roster()
     start_services(services)
     if "opportunity" in services:
@@ -174,14 +187,14 @@ def up(services: list[str], infra_only: bool) -> None:
 
 def down() -> None:
     pid_dir = RUN_DIR / "pids"
-    order = [*reversed(list(PORTS)), "demo", "broker", "redis"]
+    order = [*reversed(list(PORTS)), "demo", "smtp", "broker", "redis"]
     for name in order:
         if processes.stop(pid_dir / f"{name}.pid"):
             say(f"stopped {name}")
 
 
 def status() -> None:
-    for name in [*PORTS, "broker", "redis"]:
+    for name in [*PORTS, "smtp", "broker", "redis"]:
         pid = processes.read_pid(RUN_DIR / "pids" / f"{name}.pid")
         print(f"{name:12} {'running (pid ' + str(pid) + ')' if pid else '-'}")
 

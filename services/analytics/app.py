@@ -9,11 +9,12 @@ from typing import Any
 
 import faust
 
+from services.analytics.collector import TotalsCollector
 from services.analytics.config import PORT, AnalyticsConfig
 from services.analytics.deals import deal_record_from_dict, deal_record_to_dict, fold_deal
+from services.analytics.http_api import install_http_api
 from services.analytics.inputs import DEAL_INPUTS, LEAD_INPUTS, DealInput, LeadInput
 from services.analytics.leads import fold_lead, lead_from_dict, lead_to_dict
-from services.analytics.http_api import install_http_api
 from services.analytics.links import (
     DealLink,
     fact_from_dict,
@@ -144,6 +145,7 @@ def build(runtime: ServiceRuntime, config: AnalyticsConfig) -> Analytics:
     runtime.consume("reps.roster", analytics.on_roster)
     runtime.app.agent(analytics.relay, name="analytics.lead-steps")(analytics.on_relayed)
     install_publisher(analytics)
+    runtime.metrics.registry.register(TotalsCollector(analytics.totals))
     install_http_api(analytics)
     install_health(runtime)
     return analytics

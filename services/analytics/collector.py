@@ -28,9 +28,12 @@ if TYPE_CHECKING:
 
 P = "salesflow_analytics"
 
-def _families() -> dict[str, Metric]:
+
+def _gauges() -> dict[str, GaugeMetricFamily]:
     return {
-        "funnel": GaugeMetricFamily(f"{P}_funnel_leads", "Leads that reached each funnel step.", labels=["step", "source"]),
+        "funnel": GaugeMetricFamily(
+            f"{P}_funnel_leads", "Leads that reached each funnel step.", labels=["step", "source"]
+        ),
         "raw": GaugeMetricFamily(
             f"{P}_pipeline_amount", "Open pipeline closing in the period.", labels=["category", "period"]
         ),
@@ -39,18 +42,25 @@ def _families() -> dict[str, Metric]:
         ),
         "won": GaugeMetricFamily(f"{P}_won_amount", "Won deals closing in the period.", labels=["period"]),
         "open": GaugeMetricFamily(f"{P}_rep_open_leads", "Assigned leads not yet won or lost.", labels=["rep"]),
+    }
+
+
+def _histograms() -> dict[str, HistogramMetricFamily]:
+    return {
         "speed": HistogramMetricFamily(
             f"{P}_speed_to_lead_seconds", "Assignment to the rep's first touch (first email sent)."
         ),
         "assign": HistogramMetricFamily(f"{P}_capture_to_assignment_seconds", "Lead capture to assignment."),
     }
 
+
 def _histogram(family: HistogramMetricFamily, hist: Histogram) -> None:
     bounds = [*(str(b) for b in hist.bounds), INF]
     buckets = [(le, float(n)) for le, n in zip(bounds, hist.cumulative, strict=True)]
     family.add_metric([], buckets, float(hist.sum_seconds))
 
-def fill(families: dict[str, Metric], tally: Tally) -> None:
+
+def fill(families: dict[str, GaugeMetricFamily], histograms: dict[str, HistogramMetricFamily], tally: Tally) -> None:
     """Put one tally's numbers into the families."""
     for source, counts in funnel_counts(tally, "source").items():
         for step in STEPS:
@@ -63,8 +73,9 @@ def fill(families: dict[str, Metric], tally: Tally) -> None:
     for key, value in select(tally, ("rep",)).items():
         if key[1:] == ("open",):
             families["open"].add_metric([key[0]], float(value))
-    _histogram(families["speed"], histogram(tally, FIRST_TOUCH, FIRST_TOUCH_BUCKETS))
-    _histogram(families["assign"], histogram(tally, ASSIGNMENT, ASSIGNMENT_BUCKETS))
+    _histogram(histograms["speed"], histogram(tally, FIRST_TOUCH, FIRST_TOUCH_BUCKETS))
+    _histogram(histograms["assign"], histogram(tally, ASSIGNMENT, ASSIGNMENT_BUCKETS))
+
 
 def local_tally(totals: TotalsTable) -> Tally:
     """The running sums of every owned partition."""
@@ -73,6 +84,7 @@ def local_tally(totals: TotalsTable) -> Tally:
         parts.extend(tally_from_dict(doc) for part, doc in docs.items() if part.startswith("section:"))
     return combine(*parts)
 
+
 class TotalsCollector(Collector):
     """A custom collector: values are computed from the tables when scraped, never cached."""
 
@@ -80,9 +92,10 @@ class TotalsCollector(Collector):
         self.totals = totals
 
     def describe(self) -> Iterable[Metric]:
-        return list(_families().values())
+        return [*_gauges().values(), *_histograms().values()]
 
     def collect(self) -> Iterator[Metric]:
-        families = _families()
-        fill(families, local_tally(self.totals))
-        yield from families.values()
+        gauges, histograms = _gauges(), _histograms()
+        fill(gauges, histograms, local_tally(self.totals))
+        yield from gauges.values()
+        yield from histograms.values()

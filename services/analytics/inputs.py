@@ -183,7 +183,7 @@ def forecast_category(text: str, status: str) -> ForecastCategory:
         return "omitted" if status == "lost" else "commit"
     if name not in FORECAST_CATEGORIES:
         raise ValueError(f"unknown forecast category {text!r}")
-    return cast(ForecastCategory, name)
+    return name
 
 
 def _decimal(record: Record, name: str) -> Decimal:

@@ -30,8 +30,8 @@ class Mailbox:
 
 def answered(mailbox: Mailbox, outcome: EmailOutcome) -> SentEmail | None:
     """The email with the outcome's message id, else the latest one; None before any email."""
-    match = [e for e in mailbox.emails if e.message_id == outcome.message_id]
-    return (match or list(mailbox.emails) or [None])[-1]
+    match = [e for e in mailbox.emails if e.message_id == outcome.message_id] or list(mailbox.emails)
+    return match[-1] if match else None
 
 
 def nurture_facts(mailbox: Mailbox, item: LeadInput) -> tuple[Mailbox, list[NurtureFact]]:

@@ -51,10 +51,14 @@ class ReadModel:
     async def set_capacity(self, rep_id: str, capacity: int | None) -> None:
         """A rep's open-lead capacity from the roster; None removes the rep."""
         key = self.runtime.redis_key("capacity")
-        call = self.runtime.redis.hdel(key, rep_id) if capacity is None else self.runtime.redis.hset(key, rep_id, capacity)
+        call = (
+            self.runtime.redis.hdel(key, rep_id) if capacity is None else self.runtime.redis.hset(key, rep_id, capacity)
+        )
         await timed(self.runtime.metrics, call)
 
     async def capacities(self) -> dict[str, int]:
         """Capacity per rep, as the roster last said."""
-        raw: dict[bytes, bytes] = await timed(self.runtime.metrics, self.runtime.redis.hgetall(self.runtime.redis_key("capacity")))
+        raw: dict[Any, Any] = await timed(
+            self.runtime.metrics, self.runtime.redis.hgetall(self.runtime.redis_key("capacity"))
+        )
         return {k.decode(): int(v) for k, v in raw.items()}

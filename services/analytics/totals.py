@@ -134,7 +134,9 @@ def _windows(docs: Docs, empty: Windows) -> Windows:
     meta = docs.get(empty.granularity)
     base = empty if meta is None else windows_from_dict(meta)
     prefix = f"{empty.granularity}:"
-    buckets = {datetime.fromisoformat(n[len(prefix) :]): tally_from_dict(d) for n, d in docs.items() if n.startswith(prefix)}
+    buckets = {
+        datetime.fromisoformat(n[len(prefix) :]): tally_from_dict(d) for n, d in docs.items() if n.startswith(prefix)
+    }
     return replace(base, buckets=buckets)
 
 

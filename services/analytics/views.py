@@ -55,7 +55,7 @@ def funnel_view(totals: Overall, by: str, span: tuple[datetime, datetime, Granul
         for value, counts in sorted(funnel_counts(tally, by).items())
     ]
     window = None if span is None else {"from": span[0].isoformat(), "to": span[1].isoformat(), "granularity": span[2]}
-    return {"by": by, "window": window, "steps": list(PATH) + ["lost"], "groups": groups}
+    return {"by": by, "window": window, "steps": [*PATH, "lost"], "groups": groups}
 
 
 def _between(totals: Overall, start: datetime, end: datetime, granularity: Granularity) -> Tally:
@@ -96,7 +96,9 @@ def speed_view(totals: Overall) -> dict[str, Any]:
 def forecast_view(totals: Overall, period: Period, now: datetime) -> dict[str, Any]:
     """Open pipeline per category (raw, weighted), won to date and the run-rate projection."""
     forecast = forecast_for(totals.running, period)
-    categories = {c: {"raw": money(forecast.raw[c]), "weighted": money(forecast.weighted[c])} for c in FORECAST_CATEGORIES}
+    categories = {
+        c: {"raw": money(forecast.raw[c]), "weighted": money(forecast.weighted[c])} for c in FORECAST_CATEGORIES
+    }
     return {
         "period": period.label,
         "start": period.start.isoformat(),
@@ -111,7 +113,9 @@ def forecast_view(totals: Overall, period: Period, now: datetime) -> dict[str, A
 
 def pipeline_view(totals: Overall) -> dict[str, Any]:
     """Open deals by stage, and cycle time for won and lost deals."""
-    stages = [{"stage": s.stage, "deals": s.deals, "amount": money(s.amount)} for s in pipeline_by_stage(totals.running)]
+    stages = [
+        {"stage": s.stage, "deals": s.deals, "amount": money(s.amount)} for s in pipeline_by_stage(totals.running)
+    ]
     cycles = {}
     for final in ("won", "lost"):
         stats = cycle_stats(totals.running, final)

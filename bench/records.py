@@ -1,0 +1,108 @@
+"""The bench's records: the seeded workload's leads as the Avro values of each stage's input topic.
+
+Pure apart from the seeded generator it wraps: the same seed gives the same records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tools.workload import Workload
+
+FREE_MAIL = frozenset({"gmail.com"})
+LEAD_FIELDS = (
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "industry",
+    "employees",
+    "country",
+    "region",
+    "product_interest",
+    "marketing_consent",
+    "utm_campaign",
+)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One workload lead with what the bench needs to know about it before any service sees it."""
+
+    value: dict[str, Any]
+    duplicate: bool
+    valid: bool
+
+    @property
+    def email(self) -> str:
+        return str(self.value["email"])
+
+
+def workload_leads(seed: int, count: int, now: datetime) -> list[Lead]:
+    """`count` leads from the workload (its share of duplicates and invalid records included)."""
+    workload, seen = Workload(seed=seed), set[str]()
+    leads = []
+    for _ in range(count):
+        value = workload.lead(now)
+        duplicate = value["event_id"] in seen
+        seen.add(value["event_id"])
+        leads.append(Lead(value, duplicate, "@" in value["email"]))
+    return leads
+
+
+def clean_leads(seed: int, count: int, now: datetime) -> list[Lead]:
+    """`count` valid, distinct leads: the input of a stage downstream of ingest's checks."""
+    workload = Workload(seed=seed, duplicate_share=0.0, invalid_share=0.0)
+    return [Lead(workload.lead(now), False, True) for _ in range(count)]
+
+
+def lead_submitted(lead: Lead, occurred_at: datetime) -> dict[str, Any]:
+    """The LeadSubmitted value for leads.inbound."""
+    value = lead.value
+    base = {"event_id": value["event_id"], "occurred_at": occurred_at, "source": value["source"]}
+    return base | {"email": value["email"], "attributes": {}} | {f: value.get(f) for f in LEAD_FIELDS}
+
+
+def lead_id_for(lead: Lead) -> str:
+    """A stable lead id derived from the event id, shaped like ingest's."""
+    return "lead_" + uuid.uuid5(uuid.NAMESPACE_URL, lead.value["event_id"]).hex
+
+
+def company_domain(email: str) -> str | None:
+    domain = email.rpartition("@")[2]
+    return None if domain in FREE_MAIL else domain
+
+
+def lead_captured(lead: Lead, now: datetime) -> dict[str, Any]:
+    """The LeadCaptured value ingest would emit for this lead, for scoring's input."""
+    submitted = lead_submitted(lead, now)
+    return submitted | {
+        "lead_id": lead_id_for(lead),
+        "captured_at": now,
+        "is_new": True,
+        "company_domain": company_domain(lead.email),
+    }
+
+
+def lead_qualified(lead: Lead, now: datetime, score: int = 72, grade: str = "B") -> dict[str, Any]:
+    """A LeadQualified value as scoring would emit it, for routing's input."""
+    value = lead.value
+    return {
+        "event_id": f"{lead_id_for(lead)}:qualified",
+        "lead_id": lead_id_for(lead),
+        "email": value["email"],
+        "occurred_at": now,
+        "captured_at": now,
+        "score": score,
+        "grade": grade,
+        "threshold": 60,
+        "company_domain": company_domain(lead.email),
+        "country": value["country"],
+        "region": value["region"],
+        "product_interest": value["product_interest"],
+        "employees": value["employees"],
+        "source": value["source"],
+    }
