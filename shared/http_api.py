@@ -7,7 +7,6 @@ any `HttpError` as it says. Handlers return (status, body).
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
+from shared.api_keys import ApiKey, ApiKeys, parse_entry
 from shared.errors import TransientFailure
 from shared.metrics import ServiceMetrics
 
@@ -40,12 +40,12 @@ class HttpError(Exception):
         self.status, self.headers = status, headers or {}
 
 
-def authorised(header: str, keys: tuple[str, ...]) -> bool:
-    """Bearer key check, comparing in constant time against every configured key."""
+def bearer_key(header: str, keys: ApiKeys) -> ApiKey | None:
+    """The configured key an `Authorization: Bearer ...` header carries, or None."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        return False
-    return any([hmac.compare_digest(token.encode(), key.encode()) for key in keys])
+        return None
+    return keys.match(token)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -73,16 +73,19 @@ async def read_json(request: Request, limit: int) -> Any:
 class HttpApi:
     """Auth, error mapping and the request metrics around every handler of one service."""
 
-    def __init__(self, metrics: ServiceMetrics, api_keys: tuple[str, ...]) -> None:
-        self.api_keys = api_keys
+    def __init__(self, metrics: ServiceMetrics, api_keys: ApiKeys | tuple[str, ...]) -> None:
+        self.api_keys = api_keys if isinstance(api_keys, ApiKeys) else ApiKeys(tuple(map(parse_entry, api_keys)))
         self.requests = metrics.counter("http_requests_total", "HTTP requests.", ("route", "status"))
         self.seconds = metrics.histogram("http_request_seconds", "HTTP request latency.", ("route",))
+
+    def key_for(self, request: Request) -> ApiKey | None:
+        return bearer_key(request.headers.get("Authorization", ""), self.api_keys)
 
     async def answer(self, view: View, route: str, request: Request, handle: Handler, *, auth: bool = True) -> Response:
         started = time.perf_counter()
         headers: dict[str, str] = {}
         try:
-            if auth and not authorised(request.headers.get("Authorization", ""), self.api_keys):
+            if auth and self.key_for(request) is None:
                 raise HttpError(401, "missing or invalid API key", {"WWW-Authenticate": "Bearer"})
             status, body = await handle()
         except TransientFailure as exc:

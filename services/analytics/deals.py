@@ -66,6 +66,8 @@ def stage_durations(record: DealRecord) -> dict[str, timedelta]:
     if end is None:
         return {}
     entries = sorted((at, stage) for stage, at in record.stage_entered.items() if at < end)
+    if not entries:
+        return {}  # first seen already closed: no time in any stage is known
     ends = [at for at, _ in entries[1:]] + [end]
     return {stage: left - at for (at, stage), left in zip(entries, ends, strict=True)}
 

@@ -1,11 +1,9 @@
-"""python -m services.ingest: run the ingest worker and HTTP API."""
+"""python -m services.ingest: run the ingest worker and its HTTP API."""
 
 from services.ingest.app import create
+from shared.api_keys import announce_generated_key
 from shared.worker import run_worker
 
-ingest = create()
-if ingest.config.generated_key:
-    print(
-        f"ingest: SALESFLOW_API_KEYS is unset; generated API key for this run: {ingest.config.api_keys[0]}", flush=True
-    )
-run_worker(ingest.runtime)
+service = create()
+announce_generated_key("ingest", service.config.api_keys)
+run_worker(service.runtime)

@@ -17,6 +17,7 @@ from services.ingest.app import Ingest, Outcome
 from services.ingest.openapi import openapi_document
 from services.ingest.validation import ValidationFailed, validate_engagement, validate_lead
 from shared.http_api import HttpApi, HttpError, read_json
+from shared.rate_limit import RateLimiter
 
 Capture = Callable[[dict[str, Any]], Awaitable[Outcome]]
 Validate = Callable[..., dict[str, Any]]
@@ -25,14 +26,25 @@ Validate = Callable[..., dict[str, Any]]
 class Submission:
     """One POST endpoint: a lead or engagement, or a batch of them; validate all, then capture."""
 
-    def __init__(self, ingest: Ingest, validate: Validate, capture: Capture) -> None:
-        self.ingest, self.validate, self.capture = ingest, validate, capture
+    def __init__(
+        self, ingest: Ingest, api: HttpApi, limiter: RateLimiter, validate: Validate, capture: Capture
+    ) -> None:
+        self.ingest, self.api, self.limiter, self.validate, self.capture = ingest, api, limiter, validate, capture
 
     async def handle(self, request: Request) -> tuple[int, dict[str, Any]]:
+        key = self.api.key_for(request)
+        assert key is not None  # answer() refused the request otherwise
+        wait = await self.limiter.retry_after(key.key_id)
+        if wait:
+            self.ingest.rejected_total.labels("rate_limited").inc()
+            raise HttpError(429, f"over {self.limiter.per_second} requests/s for this key", {"Retry-After": str(wait)})
         payload = await read_json(request, self.ingest.config.max_body_bytes)
         batch = isinstance(payload, list)
         items = self._items(payload)
         validated = [self._validate(item, index if batch else None) for index, item in enumerate(items)]
+        refused = sorted({v["source"] for v in validated if "source" in v and not key.allows(v["source"])})
+        if refused:
+            raise HttpError(403, f"this API key may not submit leads from source {', '.join(refused)}")
         outcomes = [await self.capture(item) for item in validated]
         answers = [
             {"lead_id": o.lead_id, "event_id": v["event_id"], "duplicate": o.duplicate}
@@ -61,9 +73,15 @@ class Submission:
 
 def install_http_api(ingest: Ingest) -> None:
     app = ingest.runtime.app
-    api = HttpApi(ingest.runtime.metrics, ingest.config.api_keys)
-    leads = Submission(ingest, validate_lead, lambda v: ingest.capture_lead(v, wait=True))
-    engagement = Submission(ingest, validate_engagement, lambda v: ingest.capture_engagement(v, wait=True))
+    runtime = ingest.runtime
+    api = HttpApi(runtime.metrics, ingest.config.api_keys)
+    limiter = RateLimiter(
+        runtime.redis, runtime.redis_key("ratelimit", ""), ingest.config.rate_limit_per_second, runtime.metrics
+    )
+    leads = Submission(ingest, api, limiter, validate_lead, lambda v: ingest.capture_lead(v, wait=True))
+    engagement = Submission(
+        ingest, api, limiter, validate_engagement, lambda v: ingest.capture_engagement(v, wait=True)
+    )
 
     @app.page("/v1/leads")
     class Leads(View):

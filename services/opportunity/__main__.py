@@ -1,12 +1,9 @@
-"""python -m services.opportunity: run the opportunity worker and HTTP API."""
+"""python -m services.opportunity: run the opportunity worker and its HTTP API."""
 
 from services.opportunity.app import create
+from shared.api_keys import announce_generated_key
 from shared.worker import run_worker
 
-opportunity = create()
-if opportunity.config.generated_key:
-    print(
-        f"opportunity: SALESFLOW_API_KEYS is unset; generated API key for this run: {opportunity.config.api_keys[0]}",
-        flush=True,
-    )
-run_worker(opportunity.runtime)
+service = create()
+announce_generated_key("opportunity", service.config.api_keys)
+run_worker(service.runtime)

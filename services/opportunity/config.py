@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.opportunity.pipeline import DEFAULT_PIPELINES_FILE
-from shared.config import SettingsError, env_float, env_int, env_list, env_secret, env_str
+from shared.api_keys import ApiKeys
+from shared.config import SettingsError, env_float, env_int, env_str
 
 PORT = 8005
 
@@ -20,8 +20,7 @@ class OpportunityConfig:
     (it only has to outlast the mark command's round trip)."""
 
     pipelines_path: str
-    api_keys: tuple[str, ...]
-    generated_key: bool
+    api_keys: ApiKeys
     alert_interval_seconds: float = 5.0
     alert_claim_ttl_seconds: int = 7 * 24 * 3600
     max_body_bytes: int = 64 * 1024
@@ -30,15 +29,12 @@ class OpportunityConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OpportunityConfig:
         env = os.environ if env is None else env
-        keys = env_list({"k": env_secret(env, "SALESFLOW_API_KEYS")}, "k")
         interval = env_float(env, "OPPORTUNITY_ALERT_INTERVAL_SECONDS", 5.0)
         if interval <= 0:
             raise SettingsError(f"OPPORTUNITY_ALERT_INTERVAL_SECONDS must be above 0, got {interval}")
         return cls(
             pipelines_path=env_str(env, "OPPORTUNITY_PIPELINES_PATH", str(DEFAULT_PIPELINES_FILE)),
-            # With no keys configured the local stack generates one and prints it at start.
-            api_keys=keys or (secrets.token_urlsafe(24),),
-            generated_key=not keys,
+            api_keys=ApiKeys.from_env(env),
             alert_interval_seconds=interval,
             alert_claim_ttl_seconds=env_int(env, "OPPORTUNITY_ALERT_CLAIM_TTL_SECONDS", 7 * 24 * 3600),
             max_body_bytes=env_int(env, "OPPORTUNITY_MAX_BODY_BYTES", 64 * 1024),

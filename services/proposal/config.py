@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.config import env_float, env_int, env_list, env_secret, env_str
+from shared.api_keys import ApiKeys
+from shared.config import env_float, env_int, env_str
 
 PORT = 8006
 HERE = Path(__file__).parent
@@ -22,7 +22,7 @@ class ProposalConfig:
     approvals_path: str
     document_dir: str
     public_url: str
-    api_keys: tuple[str, ...]
+    api_keys: ApiKeys
     seller_company: str = "Salesflow Inc."
     seller_contact: str = ""
     seller_email: str = ""
@@ -35,14 +35,12 @@ class ProposalConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, port: int = PORT) -> ProposalConfig:
         env = os.environ if env is None else env
-        keys = env_list({"k": env_secret(env, "SALESFLOW_API_KEYS")}, "k")
         return cls(
             catalog_path=env_str(env, "PROPOSAL_CATALOG_PATH", str(HERE / "catalog.yaml")),
             approvals_path=env_str(env, "PROPOSAL_APPROVALS_PATH", str(HERE / "approvals.yaml")),
             document_dir=env_str(env, "SALESFLOW_PROPOSAL_DIR", ".local/proposals"),
             public_url=env_str(env, "PROPOSAL_PUBLIC_URL", f"http://127.0.0.1:{port}/v1/proposals"),
-            # With no keys configured the local stack uses a random one: the API stays closed.
-            api_keys=keys or (secrets.token_urlsafe(24),),
+            api_keys=ApiKeys.from_env(env),
             seller_company=env_str(env, "PROPOSAL_SELLER_COMPANY", "Salesflow Inc."),
             seller_contact=env_str(env, "PROPOSAL_SELLER_CONTACT", ""),
             seller_email=env_str(env, "PROPOSAL_SELLER_EMAIL", ""),

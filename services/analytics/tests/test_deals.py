@@ -99,3 +99,10 @@ def test_fold_from_nothing_opens_at_the_first_event() -> None:
     record = fold_deal(None, deal("e1", 30, close=date(2026, 12, 1)))
     assert record.opened_at == T0 + timedelta(minutes=30)
     assert record.stage_entered == {"discovery": record.opened_at}
+
+
+def test_deal_first_seen_closed_has_a_cycle_but_no_stage_times() -> None:
+    """A deal whose first snapshot is already lost counts one lost cycle with no stage times."""
+    record = run_deals([deal("e1", 0, status="lost", stage="closed_lost")])["O1"]
+    assert stage_durations(record) == {}
+    assert cycle_stats(cycle_contribution(record), "lost").deals == 1

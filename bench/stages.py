@@ -1,0 +1,124 @@
+"""One stage alone on a backlog: events/s per process, CPU per 1,000 events and peak memory.
+
+The clock starts at the stage's first output, so start-up and the group join are not counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bench.records import clean_leads, lead_captured, lead_id_for, lead_qualified, lead_submitted, workload_leads
+from bench.stack import Infra, Namespace
+from bench.stats import per_thousand, rate
+from bench.topic_io import Keyed, TopicCounter, create_producer, produce_all
+from shared.avro_codec import AvroCodec, create_codec
+from tools.reps import DEMO_ROSTER, publish_reps
+
+Inputs = Callable[[AvroCodec, int, int], tuple[list[Keyed], int]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A service fed from one topic; `inputs` builds the backlog and says how many outputs to expect."""
+
+    name: str
+    source: str
+    outputs: tuple[str, ...]
+    inputs: Inputs
+    env: dict[str, str] = field(default_factory=dict)
+    needs_roster: bool = False
+
+
+@dataclass(frozen=True)
+class StageRun:
+    stage: str
+    events: int
+    seconds: float
+    events_per_second: float
+    cpu_seconds_per_1000: float
+    peak_rss_mib: float
+    complete: bool
+
+
+def ingest_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed], int]:
+    """The realistic mix, duplicates and invalid records included: every unique event_id gives one output."""
+    now = datetime.now(UTC)
+    leads = workload_leads(seed, count, now)
+    records = [(lead.email.encode(), codec.encode("LeadSubmitted", lead_submitted(lead, now))) for lead in leads]
+    return records, sum(1 for lead in leads if not lead.duplicate)
+
+
+def scoring_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed], int]:
+    now = datetime.now(UTC)
+    leads = clean_leads(seed, count, now)
+    return [(lead_id_for(lead).encode(), codec.encode("LeadCaptured", lead_captured(lead, now))) for lead in leads], count
+
+
+def routing_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed], int]:
+    now = datetime.now(UTC)
+    leads = clean_leads(seed, count, now)
+    return [(lead_id_for(lead).encode(), codec.encode("LeadQualified", lead_qualified(lead, now))) for lead in leads], count
+
+
+def spine_stages(scoring_env: dict[str, str]) -> tuple[Stage, ...]:
+    return (
+        Stage("ingest", "leads.inbound", ("leads.captured", "dlq.ingest"), ingest_inputs),
+        Stage("scoring", "leads.captured", ("leads.scored",), scoring_inputs, scoring_env),
+        Stage("routing", "leads.qualified", ("leads.assigned",), routing_inputs, needs_roster=True),
+    )
+
+
+def prepare(infra: Infra, stage: Stage, count: int, seed: int, label: str) -> tuple[Namespace, int]:
+    """A fresh namespace with the stage's backlog (and the roster routing needs) in place."""
+    namespace = Namespace(infra, label, dict(stage.env))
+    if stage.needs_roster:
+        from services.routing.roster import load_roster
+
+        env = {"KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap}
+        publish_reps(load_roster(DEMO_ROSTER), prefix=namespace.prefix, env=env)
+    records, expected = stage.inputs(create_codec(), count, seed)
+    produce_all(create_producer(infra), namespace.topic(stage.source), records)
+    return namespace, expected
+
+
+def run_stage(infra: Infra, stage: Stage, count: int, seed: int, timeout: float = 180) -> StageRun:
+    namespace, expected = prepare(infra, stage, count, seed, f"stage-{stage.name}")
+    counter = TopicCounter(infra, [namespace.topic(t) for t in stage.outputs])
+    try:
+        service = namespace.start(stage.name, wait=False)
+        counter.wait_for(1, 90)
+        first = (service.sample(), counter.total)
+        complete = counter.wait_for(expected, timeout)
+        last = service.sample()
+        processed = counter.total - first[1]
+        return StageRun(
+            stage.name,
+            counter.total,
+            _span_seconds(counter),
+            rate(counter.total - 1, _span_seconds(counter)),
+            per_thousand(last.cpu_seconds - first[0].cpu_seconds, processed),
+            last.peak_rss_mib,
+            complete,
+        )
+    finally:
+        counter.close()
+        namespace.close()
+
+
+def _span_seconds(counter: TopicCounter) -> float:
+    """From the first output record's timestamp to the last's: the stage's own working time."""
+    if counter.first_timestamp_ms is None or counter.last_timestamp_ms is None:
+        return 0.0
+    return (counter.last_timestamp_ms - counter.first_timestamp_ms) / 1000
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+    return True
