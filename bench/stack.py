@@ -28,7 +28,7 @@ from tools.processes import port_open
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_DIR = ROOT / ".local" / "bench"
-API_KEY = "bench-key"
+API_KEY = "bench-local-api-key-0001"
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,13 @@ class ServiceProcess:
         return self.process.pid
 
     def sample(self) -> ProcSample:
+        self.check_alive()
         return sample(self.pid)
+
+    def check_alive(self) -> None:
+        """RuntimeError naming the log once the process has exited."""
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -126,8 +132,7 @@ class ServiceProcess:
     def wait_ready(self, seconds: float = 90) -> None:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+            self.check_alive()
             if self.ready():
                 return
             time.sleep(0.2)

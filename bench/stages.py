@@ -89,9 +89,9 @@ def run_stage(infra: Infra, stage: Stage, count: int, seed: int, timeout: float 
     counter = TopicCounter(infra, [namespace.topic(t) for t in stage.outputs])
     try:
         service = namespace.start(stage.name, wait=False)
-        counter.wait_for(1, 90)
+        counter.wait_for(1, 90, service.check_alive)
         first = (service.sample(), counter.total)
-        complete = counter.wait_for(expected, timeout)
+        complete = counter.wait_for(expected, timeout, service.check_alive)
         last = service.sample()
         processed = counter.total - first[1]
         return StageRun(

@@ -61,13 +61,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The parsed JSON body; 400 naming the syntax error when it does not parse."""
-    body = await read_body(request, limit)
+def parse_json(body: bytes) -> Any:
+    """The parsed JSON; 400 naming the syntax error when it does not parse."""
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HttpError(400, f"malformed JSON: {exc}") from exc
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The parsed JSON body, at most `limit` bytes."""
+    return parse_json(await read_body(request, limit))
 
 
 class HttpApi:

@@ -6,6 +6,7 @@ Answers 202 only after the broker acknowledged the captured record; 422 naming e
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -16,7 +17,9 @@ from faust.web import Request, Response, View
 from services.ingest.app import Ingest, Outcome
 from services.ingest.openapi import openapi_document
 from services.ingest.validation import ValidationFailed, validate_engagement, validate_lead
-from shared.http_api import HttpApi, HttpError, read_json
+from services.ingest.webhooks import TOLERANCE_SECONDS, WebhookError, verify_webhook
+from shared.api_keys import ApiKey
+from shared.http_api import HttpApi, HttpError, parse_json, read_body, read_json
 from shared.rate_limit import RateLimiter
 
 Capture = Callable[[dict[str, Any]], Awaitable[Outcome]]
@@ -32,17 +35,34 @@ class Submission:
         self.ingest, self.api, self.limiter, self.validate, self.capture = ingest, api, limiter, validate, capture
 
     async def handle(self, request: Request) -> tuple[int, dict[str, Any]]:
+        """The Bearer-key door: rate limit per key, then the key's source scope."""
         key = self.api.key_for(request)
         assert key is not None  # answer() refused the request otherwise
         wait = await self.limiter.retry_after(key.key_id)
         if wait:
             self.ingest.rejected_total.labels("rate_limited").inc()
             raise HttpError(429, f"over {self.limiter.per_second} requests/s for this key", {"Retry-After": str(wait)})
-        payload = await read_json(request, self.ingest.config.max_body_bytes)
+        return await self.submit(await read_json(request, self.ingest.config.max_body_bytes), key)
+
+    async def handle_webhook(self, request: Request) -> tuple[int, dict[str, Any]]:
+        """The signed-webhook door: signature and freshness, then the id must be new."""
+        body = await read_body(request, self.ingest.config.max_body_bytes)
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        try:
+            webhook_id = verify_webhook(self.ingest.config.webhook_secrets, headers, body, time.time())
+        except WebhookError as exc:
+            self.ingest.rejected_total.labels("webhook_signature").inc()
+            raise HttpError(401, str(exc)) from exc
+        if not await self.ingest.identity.claim_webhook(webhook_id, 2 * TOLERANCE_SECONDS):
+            self.ingest.rejected_total.labels("webhook_replay").inc()
+            raise HttpError(409, f"webhook {webhook_id} was already received")
+        return await self.submit(parse_json(body), None)
+
+    async def submit(self, payload: Any, key: ApiKey | None) -> tuple[int, dict[str, Any]]:
         batch = isinstance(payload, list)
         items = self._items(payload)
         validated = [self._validate(item, index if batch else None) for index, item in enumerate(items)]
-        refused = sorted({v["source"] for v in validated if "source" in v and not key.allows(v["source"])})
+        refused = sorted({v["source"] for v in validated if key and "source" in v and not key.allows(v["source"])})
         if refused:
             raise HttpError(403, f"this API key may not submit leads from source {', '.join(refused)}")
         outcomes = [await self.capture(item) for item in validated]
@@ -92,6 +112,18 @@ def install_http_api(ingest: Ingest) -> None:
     class Engagement(View):
         async def post(self, request: Request) -> Response:
             return await api.answer(self, "/v1/engagement", request, lambda: engagement.handle(request))
+
+    @app.page("/v1/webhooks/leads")
+    class LeadWebhook(View):
+        async def post(self, request: Request) -> Response:
+            route = "/v1/webhooks/leads"
+            return await api.answer(self, route, request, lambda: leads.handle_webhook(request), auth=False)
+
+    @app.page("/v1/webhooks/engagement")
+    class EngagementWebhook(View):
+        async def post(self, request: Request) -> Response:
+            route = "/v1/webhooks/engagement"
+            return await api.answer(self, route, request, lambda: engagement.handle_webhook(request), auth=False)
 
     @app.page("/openapi.json")
     async def openapi(self: View, request: Request) -> Response:

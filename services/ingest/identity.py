@@ -103,6 +103,11 @@ class IdentityStore:
         seen = await timed(self._metrics, self._client.get(key))
         return Claim(_text(seen or lead_id.encode()).removeprefix("pending:"), True, False)
 
+    async def claim_webhook(self, webhook_id: str, ttl_seconds: int) -> bool:
+        """True the first time a webhook id is seen within `ttl_seconds` (replay protection)."""
+        key = f"{self._prefix}webhook:{webhook_id}"
+        return bool(await timed(self._metrics, self._client.set(key, b"1", nx=True, ex=ttl_seconds)))
+
     async def resolve(self, email: str) -> tuple[str, bool]:
         """The lead_id for `email`, created when unknown; (lead_id, created)."""
         lead, new = await timed(self._metrics, self._resolve(keys=[self._identity_key(email)], args=[new_lead_id()]))

@@ -48,6 +48,29 @@ def request_schema(record: str, generated: tuple[str, ...]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required}
 
 
+WEBHOOK_HEADERS = [
+    {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}
+    for name, text in (
+        ("webhook-id", "Unique message id; a replayed id is refused with 409."),
+        ("webhook-timestamp", "Unix seconds; refused when more than 5 minutes from now."),
+        ("webhook-signature", "Space-separated v1,<base64 HMAC-SHA256 of id.timestamp.body>."),
+    )
+]
+
+
+def _webhook(summary: str, schema_ref: str) -> dict[str, Any]:
+    """The Standard Webhooks variant of a submission: signed instead of a Bearer key."""
+    operation = _post(summary, schema_ref)
+    operation["security"] = []
+    operation["parameters"] = WEBHOOK_HEADERS
+    responses = {k: v for k, v in operation["responses"].items() if k not in ("403", "429")}
+    error = responses["400"]["content"]
+    responses["401"] = {"description": "Missing, stale, future or invalid signature", "content": error}
+    responses["409"] = {"description": "This webhook id was already received", "content": error}
+    operation["responses"] = responses
+    return operation
+
+
 def _post(summary: str, schema_ref: str) -> dict[str, Any]:
     body = {
         "oneOf": [
@@ -67,6 +90,8 @@ def _post(summary: str, schema_ref: str) -> dict[str, Any]:
             },
             "400": {"description": "Malformed JSON"} | error,
             "401": {"description": "Missing or invalid API key"} | error,
+            "403": {"description": "The API key may not submit this lead source"} | error,
+            "429": {"description": "Over the key's requests per second; retry after Retry-After seconds"} | error,
             "413": {"description": "Body over 1 MiB"} | error,
             "422": {"description": "Invalid fields"} | error,
             "503": {"description": "Temporarily unavailable; retry after Retry-After seconds"} | error,
@@ -95,6 +120,12 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/v1/leads": {
                 "post": _post("Submit one lead or a batch of up to 500", "#/components/schemas/LeadSubmitted")
+            },
+            "/v1/webhooks/leads": {
+                "post": _webhook("Submit leads as a signed webhook", "#/components/schemas/LeadSubmitted")
+            },
+            "/v1/webhooks/engagement": {
+                "post": _webhook("Submit engagement as a signed webhook", "#/components/schemas/EngagementEvent")
             },
             "/v1/engagement": {"post": _post("Submit engagement events", "#/components/schemas/EngagementEvent")},
         },

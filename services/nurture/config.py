@@ -1,19 +1,42 @@
-"""nurture's settings, from NURTURE_*, SMTP_* and SALESFLOW_UNSUBSCRIBE_SECRET."""
+"""nurture's settings, from NURTURE_*, SMTP_*, SALESFLOW_API_KEYS and SALESFLOW_UNSUBSCRIBE_SECRET.
+
+Also loads the configured sequences, failing at start when a rule names one that is not there.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from services.nurture.caps import Cap
-from services.nurture.sequences import SHIPPED
-from shared.config import env_bool, env_float, env_int, env_list, env_secret, env_str
+from services.nurture.sequences import SHIPPED, Sequence, load_sequences, with_holidays
+from shared.api_keys import ApiKeys
+from shared.config import SettingsError, env_bool, env_float, env_int, env_list, env_secret, env_str
 
 PORT = 8004
+_SPAN = re.compile(r"^\s*(\d+)\s*(d|h|m|s)\s*$")
+_SPAN_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1), "s": timedelta(seconds=1)}
+
+
+def parse_span(text: str) -> timedelta:
+    """'24h', '1h', '30m', '2d', '90s' as a timedelta; SettingsError for anything else."""
+    match = _SPAN.match(text)
+    if match is None:
+        raise SettingsError(f"bad duration {text!r}: use <n>d, <n>h, <n>m or <n>s")
+    return int(match.group(1)) * _SPAN_UNITS[match.group(2)]
+
+
+def _caps(env: Mapping[str, str], name: str, default: str) -> tuple[Cap, ...]:
+    return tuple(Cap.parse(item) for item in env_list({"c": env.get(name, default)}, "c"))
+
+
+def _spans(env: Mapping[str, str], name: str, default: str) -> tuple[timedelta, ...]:
+    return tuple(parse_span(item) for item in env_list({"s": env.get(name, default)}, "s"))
 
 
 @dataclass(frozen=True)
@@ -33,10 +56,15 @@ class NurtureConfig:
     unsubscribe_secret: bytes = field(repr=False)
     generated_secret: bool
     public_url: str
+    api_keys: ApiKeys = field(default_factory=lambda: ApiKeys.from_env({}), repr=False)
     smtp: SmtpSettings = SmtpSettings()
     sequences_dir: Path = SHIPPED
     rep_sequence: str = "mql-follow-up"
     marketing_sequence: str = "new-inbound-lead"
+    # An empty sequence id switches the feature off.
+    reengage_sequence: str = "re-engagement"
+    onboarding_sequence: str = "onboarding"
+    reengage_after: timedelta = timedelta(days=30)
     mql_threshold: int = 60
     sender_name: str = "Salesflow"
     sender_email: str = "hello@salesflow.example"
@@ -44,6 +72,11 @@ class NurtureConfig:
     mail_domain: str = "salesflow.example"
     calendar_url: str = "https://salesflow.example/meet/{rep_id}"
     lead_caps: tuple[Cap, ...] = (Cap.parse("1/day"), Cap.parse("3/week"))
+    mailbox_caps: tuple[Cap, ...] = (Cap.parse("20/minute"), Cap.parse("1000/24h"))
+    meeting_reminders: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    meeting_minutes: int = 30
+    task_due_after: timedelta = timedelta(hours=24)
+    max_body_bytes: int = 64 * 1024
     holidays: frozenset[date] = frozenset()
     send_once_ttl_seconds: int = 30 * 24 * 3600
     unsubscribe_token_days: int = 365
@@ -56,12 +89,12 @@ class NurtureConfig:
         env = os.environ if env is None else env
         secret = env_secret(env, "SALESFLOW_UNSUBSCRIBE_SECRET")
         port = env_int(env, "NURTURE_PORT", PORT)
-        caps = env.get("NURTURE_LEAD_CAPS", "1/day,3/week")
         return cls(
             # With no secret the local stack generates one (links then die with the process).
             unsubscribe_secret=(secret or secrets.token_urlsafe(32)).encode(),
             generated_secret=not secret,
             public_url=env_str(env, "NURTURE_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+            api_keys=ApiKeys.from_env(env),
             smtp=SmtpSettings(
                 host=env_str(env, "SMTP_HOST", "127.0.0.1"),
                 port=env_int(env, "SMTP_PORT", 1025),
@@ -73,15 +106,34 @@ class NurtureConfig:
             sequences_dir=Path(env_str(env, "NURTURE_SEQUENCES_DIR", str(SHIPPED))),
             rep_sequence=env_str(env, "NURTURE_REP_SEQUENCE", "mql-follow-up"),
             marketing_sequence=env_str(env, "NURTURE_MARKETING_SEQUENCE", "new-inbound-lead"),
+            reengage_sequence=env.get("NURTURE_REENGAGE_SEQUENCE", "re-engagement").strip(),
+            onboarding_sequence=env.get("NURTURE_ONBOARDING_SEQUENCE", "onboarding").strip(),
+            # Fractions of a day are allowed so that tests and demos need not wait a month.
+            reengage_after=timedelta(days=env_float(env, "NURTURE_REENGAGE_AFTER_DAYS", 30.0)),
             mql_threshold=env_int(env, "NURTURE_MQL_THRESHOLD", 60),
             sender_name=env_str(env, "NURTURE_SENDER_NAME", "Salesflow"),
             sender_email=env_str(env, "NURTURE_SENDER_EMAIL", "hello@salesflow.example"),
             unsubscribe_mailto=env_str(env, "NURTURE_UNSUBSCRIBE_MAILTO", "unsubscribe@salesflow.example"),
             mail_domain=env_str(env, "NURTURE_MAIL_DOMAIN", "salesflow.example"),
             calendar_url=env_str(env, "NURTURE_CALENDAR_URL", "https://salesflow.example/meet/{rep_id}"),
-            lead_caps=tuple(Cap.parse(item) for item in env_list({"c": caps}, "c")),
+            lead_caps=_caps(env, "NURTURE_LEAD_CAPS", "1/day,3/week"),
+            mailbox_caps=_caps(env, "NURTURE_MAILBOX_CAPS", "20/minute,1000/24h"),
+            meeting_reminders=_spans(env, "NURTURE_MEETING_REMINDERS", "24h,1h"),
+            meeting_minutes=env_int(env, "NURTURE_MEETING_MINUTES", 30),
+            task_due_after=parse_span(env_str(env, "NURTURE_TASK_DUE_AFTER", "24h")),
+            max_body_bytes=env_int(env, "NURTURE_MAX_BODY_BYTES", 64 * 1024),
             holidays=frozenset(date.fromisoformat(day) for day in env_list(env, "NURTURE_HOLIDAYS")),
             send_once_ttl_seconds=env_int(env, "NURTURE_SEND_ONCE_TTL_SECONDS", 30 * 24 * 3600),
             scheduler_interval_seconds=env_float(env, "NURTURE_SCHEDULER_INTERVAL_SECONDS", 1.0),
             timer_lease_seconds=env_int(env, "NURTURE_TIMER_LEASE_SECONDS", 60),
         )
+
+
+def load_configured(config: NurtureConfig) -> dict[str, Sequence]:
+    """The configured sequences; fails at start when a setting names a sequence that is not there."""
+    loaded = with_holidays(load_sequences(config.sequences_dir.glob("*.yaml")), config.holidays)
+    needed = (config.rep_sequence, config.marketing_sequence, config.reengage_sequence, config.onboarding_sequence)
+    for sequence_id in filter(None, needed):
+        if sequence_id not in loaded:
+            raise ValueError(f"sequence {sequence_id!r} is not in {config.sequences_dir}")
+    return loaded

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import time
 import json
 import urllib.error
 import urllib.request
@@ -12,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from services.ingest.webhooks import WebhookSecret
 from tests.integration.harness import Infra, Stack
 
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"webhook-secret-for-the-tests-32b").decode()
 SCOPED = "partner-key-" + "p" * 12
 OPEN = "open-key-" + "o" * 12
 
@@ -24,6 +28,7 @@ def ingest(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     digest = hashlib.sha256(SCOPED.encode()).hexdigest()
     stack.extra_env["SALESFLOW_API_KEYS"] = f"sha256:{digest}@partner,{OPEN}"
     stack.extra_env["INGEST_RATE_LIMIT_PER_SECOND"] = "5"
+    stack.extra_env["INGEST_WEBHOOK_SECRETS"] = WEBHOOK_SECRET
     stack.start("ingest")
     yield stack
     stack.close()
@@ -59,3 +64,30 @@ def test_requests_over_the_per_key_limit_get_429_with_retry_after(ingest: Stack)
     assert limited, "no request was rate limited"
     assert all(int(h["Retry-After"]) >= 1 for h in limited)
     assert post(ingest, SCOPED, lead("partner"))[0] == 202
+
+
+def post_webhook(stack: Stack, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(stack.services["ingest"].url("/v1/webhooks/leads"), data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def signed(body: bytes, webhook_id: str, timestamp: int) -> dict[str, str]:
+    signature = WebhookSecret.parse(WEBHOOK_SECRET).sign(webhook_id, timestamp, body)
+    return {"webhook-id": webhook_id, "webhook-timestamp": str(timestamp), "webhook-signature": signature}
+
+
+def test_signed_webhook_is_accepted_once_and_stale_or_forged_ones_are_refused(ingest: Stack) -> None:
+    """A Standard Webhooks request is accepted; its replay, a stale one and a forged one are not."""
+    body = json.dumps(lead("partner")).encode()
+    webhook_id = f"msg_{uuid.uuid4().hex}"
+    now = int(time.time())
+    assert post_webhook(ingest, body, signed(body, webhook_id, now)) == 202
+    assert post_webhook(ingest, body, signed(body, webhook_id, now)) == 409
+    stale = f"msg_{uuid.uuid4().hex}"
+    assert post_webhook(ingest, body, signed(body, stale, now - 3600)) == 401
+    forged = signed(body, f"msg_{uuid.uuid4().hex}", now)
+    assert post_webhook(ingest, body.replace(b"partner", b"import_"), forged) == 401
