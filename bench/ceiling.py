@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench.records import clean_leads, lead_captured, lead_id_for
-from bench.stack import Infra
+from bench.stack import Infra, admin_client
+from bench.stages import scoring_inputs
 from bench.stats import per_thousand, rate
 from bench.topic_io import create_producer, produce_all
 from shared.avro_codec import create_codec
+from shared.cli import create_topics
 from shared.topics import topic_spec
 
 RECORD = "LeadCaptured"
@@ -35,22 +34,17 @@ class CeilingRun:
 def run_ceiling(infra: Infra, count: int, seed: int) -> CeilingRun:
     """Move `count` LeadCaptured records (scoring's input) through decode → encode once."""
     source, sink = _create_topics(infra)
-    codec = create_codec()
-    now = datetime.now(UTC)
-    leads = clean_leads(seed, count, now)
-    records = [(lead_id_for(lead).encode(), codec.encode(RECORD, lead_captured(lead, now))) for lead in leads]
+    records, _ = scoring_inputs(create_codec(), count, seed)
     produce_all(create_producer(infra), source, records)
     return _relay(infra, source, sink, count)
 
 
 def _create_topics(infra: Infra) -> tuple[str, str]:
-    name = f"b{uuid.uuid4().hex[:10]}.ceiling"
-    partitions = topic_spec("leads.captured").partitions
-    admin = AdminClient(infra.kafka.confluent_config())
-    futures = admin.create_topics([NewTopic(f"{name}.in", partitions, 1), NewTopic(f"{name}.out", partitions, 1)])
-    for future in futures.values():
-        future.result(30)
-    return f"{name}.in", f"{name}.out"
+    """Two private topics shaped like leads.captured (same partitions and policy)."""
+    prefix, shape = f"b{uuid.uuid4().hex[:10]}.", topic_spec("leads.captured")
+    specs = [replace(shape, name="ceiling.in"), replace(shape, name="ceiling.out")]
+    create_topics(admin_client(infra), specs, prefix=prefix)
+    return f"{prefix}ceiling.in", f"{prefix}ceiling.out"
 
 
 def _relay(infra: Infra, source: str, sink: str, count: int) -> CeilingRun:
@@ -66,7 +60,7 @@ def _relay(infra: Infra, source: str, sink: str, count: int) -> CeilingRun:
                 continue
             if moved == 0:
                 started, cpu_started = time.perf_counter(), time.process_time()
-            value = codec.decode_as(message.value(), RECORD)
+            value = codec.decode_as(message.value() or b"", RECORD)
             producer.produce(sink, codec.encode(RECORD, value), key=message.key())
             producer.poll(0)
             moved += 1

@@ -7,6 +7,8 @@ not drain: every higher load would only queue behind it.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -14,12 +16,12 @@ from confluent_kafka import Message
 
 from bench.records import Lead, lead_submitted, workload_leads
 from bench.stack import Infra, Namespace, ServiceProcess
-from bench.stats import rate
+from bench.stats import percentile, rate
 from bench.topic_io import TopicCounter, create_producer, produce_paced
 from shared.avro_codec import AvroCodec, DecodeError, create_codec
-from tools.reps import DEMO_ROSTER, publish_reps
 
 SPINE = ("ingest", "scoring", "routing")
+OUTPUTS = ("leads.captured", "leads.scored", "leads.qualified", "leads.assigned")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class LoadRun:
     latencies_ms: tuple[float, ...]
     qualified: int
     drained: bool
+    hops_p50_ms: dict[str, float]
 
 
 @dataclass
@@ -40,26 +43,43 @@ class Arrivals:
 
     codec: AvroCodec
     prefix: str
-    scored: dict[str, int] = field(default_factory=dict)
-    qualified: set[str] = field(default_factory=set)
-    assigned: dict[str, int] = field(default_factory=dict)
+    stamps: dict[str, dict[str, int]] = field(default_factory=lambda: {t: {} for t in OUTPUTS})
 
     def on_message(self, message: Message) -> None:
         try:
-            _, value = self.codec.decode(message.value())
+            _, value = self.codec.decode(message.value() or b"")
         except DecodeError:
             return
-        topic, email, stamp = message.topic().removeprefix(self.prefix), value["email"], message.timestamp()[1]
-        if topic == "leads.scored":
-            self.scored.setdefault(email, stamp)
-        elif topic == "leads.qualified":
-            self.qualified.add(email)
-        else:
-            self.assigned.setdefault(email, stamp)
+        topic = (message.topic() or "").removeprefix(self.prefix)
+        self.stamps[topic].setdefault(value["email"], message.timestamp()[1])
+
+    @property
+    def scored(self) -> dict[str, int]:
+        return self.stamps["leads.scored"]
+
+    @property
+    def assigned(self) -> dict[str, int]:
+        return self.stamps["leads.assigned"]
+
+    @property
+    def qualified(self) -> set[str]:
+        return set(self.stamps["leads.qualified"])
 
     def done(self, emails: set[str]) -> bool:
         """Every lead was scored and every qualified one assigned."""
-        return emails <= self.scored.keys() and (self.qualified & emails) <= self.assigned.keys()
+        qualified = emails & self.stamps["leads.qualified"].keys()
+        return emails <= self.scored.keys() and qualified <= self.assigned.keys()
+
+    def hops_p50_ms(self, sent_at: dict[str, float], emails: set[str]) -> dict[str, float]:
+        """The median time each hop of the spine took, over the assigned leads among `emails`."""
+        chain: list[tuple[str, Mapping[str, float]]] = [("produced", sent_at)]
+        chain += [(t, self.stamps[t]) for t in OUTPUTS]
+        done = [e for e in emails if all(e in stamps for _, stamps in chain)]
+        return {
+            f"{a} -> {b}": percentile([stamps_b[e] - stamps_a[e] for e in done], 50)
+            for (a, stamps_a), (b, stamps_b) in itertools.pairwise(chain)
+            if done
+        }
 
 
 @dataclass
@@ -75,13 +95,13 @@ class Spine:
     @classmethod
     def start(cls, infra: Infra, scoring_env: dict[str, str]) -> Spine:
         namespace = Namespace(infra, "e2e", dict(scoring_env))
-        publish_reps(_roster(), prefix=namespace.prefix, env={"KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap})
+        namespace.seed_roster()
         for name in SPINE:
             namespace.start(name, wait=False)
         for service in namespace.services:
             service.wait_ready()
         arrivals = Arrivals(create_codec(), namespace.prefix)
-        topics = [namespace.topic(t) for t in ("leads.scored", "leads.qualified", "leads.assigned")]
+        topics = [namespace.topic(t) for t in OUTPUTS]
         return cls(infra, namespace, arrivals, TopicCounter(infra, topics, arrivals.on_message))
 
     @property
@@ -94,7 +114,7 @@ class Spine:
         leads = workload_leads(self.seed, max(1, int(offered * seconds)), datetime.now(UTC))
         sent_at = self._offer(leads, offered)
         emails = {lead.email for lead in leads if lead.valid and not lead.duplicate}
-        drained = self.counter.wait_for(10**12, drain_seconds, lambda: _stop_if(self.arrivals.done(emails)))
+        drained = self.counter.wait_until(lambda: self.arrivals.done(emails), drain_seconds, self._check_alive)
         return self._summarise(offered, leads, sent_at, emails, drained)
 
     def _offer(self, leads: list[Lead], offered: int) -> dict[str, float]:
@@ -105,7 +125,9 @@ class Spine:
         def on_sent(index: int, at: float) -> None:
             sent_at.setdefault(leads[index].email, at * 1000)
 
-        produce_paced(create_producer(self.infra, linger_ms=1), self.namespace.topic("leads.inbound"), records, offered, on_sent)
+        produce_paced(
+            create_producer(self.infra, linger_ms=1), self.namespace.topic("leads.inbound"), records, offered, on_sent
+        )
         return sent_at
 
     def _summarise(
@@ -114,27 +136,17 @@ class Spine:
         assigned = {e: self.arrivals.assigned[e] for e in emails if e in self.arrivals.assigned}
         latencies = tuple(sorted(max(0.0, stamp - sent_at[e]) for e, stamp in assigned.items()))
         scored = [self.arrivals.scored[e] for e in emails if e in self.arrivals.scored]
-        first = min(sent_at.values())
-        done_share = len(scored) / len(emails) if emails else 1.0
-        window = (max(scored) - first) / 1000 if scored else 0.0
-        achieved = rate(round(len(leads) * done_share), window)
-        return LoadRun(offered, len(leads), achieved, latencies, len(self.arrivals.qualified & emails), drained)
+        # The spine's output rate, in submitted leads (duplicates and invalid ones included) per second.
+        window = (max(scored) - min(scored)) / 1000 if scored else 0.0
+        achieved = rate(len(scored), window) * len(leads) / max(1, len(emails))
+        qualified = len(self.arrivals.qualified & emails)
+        hops = self.arrivals.hops_p50_ms(sent_at, emails)
+        return LoadRun(offered, len(leads), achieved, latencies, qualified, drained, hops)
+
+    def _check_alive(self) -> None:
+        for service in self.services:
+            service.check_alive()
 
     def close(self) -> None:
         self.counter.close()
         self.namespace.close()
-
-
-class _Drained(Exception):
-    pass
-
-
-def _stop_if(done: bool) -> None:
-    if done:
-        raise _Drained
-
-
-def _roster() -> list[object]:
-    from services.routing.roster import load_roster
-
-    return list(load_roster(DEMO_ROSTER))

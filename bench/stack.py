@@ -21,10 +21,12 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 
 from bench.procstat import ProcSample, sample
+from services.routing.roster import load_roster
 from shared.cli import create_topics
 from shared.config import LOCAL_BOOTSTRAP, LOCAL_REDIS, KafkaSettings
 from shared.topics import TOPICS
 from tools.processes import port_open
+from tools.reps import DEMO_ROSTER, publish_reps
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_DIR = ROOT / ".local" / "bench"
@@ -75,6 +77,11 @@ def stop_infra(infra: Infra) -> None:
 
     for name in infra.started:
         stop(RUN_DIR / "pids" / f"{name}.pid")
+
+
+def admin_client(infra: Infra) -> AdminClient:
+    config: dict[str, str | int | float | bool] = dict(infra.kafka.confluent_config())
+    return AdminClient(config)
 
 
 def free_port() -> int:
@@ -163,7 +170,7 @@ class Namespace:
     def __post_init__(self) -> None:
         self.workdir = RUN_DIR / "runs" / f"{self.label}-{self.prefix.rstrip('.')}"
         self.workdir.mkdir(parents=True, exist_ok=True)
-        create_topics(AdminClient(self.infra.kafka.confluent_config()), TOPICS, prefix=self.prefix)
+        create_topics(admin_client(self.infra), TOPICS, prefix=self.prefix)
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -195,6 +202,11 @@ class Namespace:
         if wait:
             service.wait_ready()
         return service
+
+    def seed_roster(self) -> None:
+        """The demo sales team on this namespace's reps.roster, for routing."""
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap}
+        publish_reps(load_roster(DEMO_ROSTER), prefix=self.prefix, env=env)
 
     def close(self) -> None:
         for service in reversed(self.services):

@@ -5,17 +5,16 @@ The clock starts at the stage's first output, so start-up and the group join are
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from bench.records import clean_leads, lead_captured, lead_id_for, lead_qualified, lead_submitted, workload_leads
+from bench.records import Lead, clean_leads, lead_captured, lead_id_for, lead_qualified, lead_submitted, workload_leads
 from bench.stack import Infra, Namespace
 from bench.stats import per_thousand, rate
 from bench.topic_io import Keyed, TopicCounter, create_producer, produce_all
 from shared.avro_codec import AvroCodec, create_codec
-from tools.reps import DEMO_ROSTER, publish_reps
 
 Inputs = Callable[[AvroCodec, int, int], tuple[list[Keyed], int]]
 
@@ -47,20 +46,29 @@ def ingest_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed],
     """The realistic mix, duplicates and invalid records included: every unique event_id gives one output."""
     now = datetime.now(UTC)
     leads = workload_leads(seed, count, now)
-    records = [(lead.email.encode(), codec.encode("LeadSubmitted", lead_submitted(lead, now))) for lead in leads]
+    records: list[Keyed] = [
+        (lead.email.encode(), codec.encode("LeadSubmitted", lead_submitted(lead, now))) for lead in leads
+    ]
     return records, sum(1 for lead in leads if not lead.duplicate)
 
 
 def scoring_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed], int]:
-    now = datetime.now(UTC)
-    leads = clean_leads(seed, count, now)
-    return [(lead_id_for(lead).encode(), codec.encode("LeadCaptured", lead_captured(lead, now))) for lead in leads], count
+    """Distinct valid leads as ingest captures them: each gives one leads.scored."""
+    return _keyed_by_lead_id(codec, "LeadCaptured", lead_captured, count, seed), count
 
 
 def routing_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed], int]:
+    """Distinct qualified leads: each gives one leads.assigned (a rep or the fallback queue)."""
+    return _keyed_by_lead_id(codec, "LeadQualified", lead_qualified, count, seed), count
+
+
+def _keyed_by_lead_id(
+    codec: AvroCodec, record: str, build: Callable[[Lead, datetime], dict[str, Any]], count: int, seed: int
+) -> list[Keyed]:
     now = datetime.now(UTC)
-    leads = clean_leads(seed, count, now)
-    return [(lead_id_for(lead).encode(), codec.encode("LeadQualified", lead_qualified(lead, now))) for lead in leads], count
+    return [
+        (lead_id_for(lead).encode(), codec.encode(record, build(lead, now))) for lead in clean_leads(seed, count, now)
+    ]
 
 
 def spine_stages(scoring_env: dict[str, str]) -> tuple[Stage, ...]:
@@ -75,10 +83,7 @@ def prepare(infra: Infra, stage: Stage, count: int, seed: int, label: str) -> tu
     """A fresh namespace with the stage's backlog (and the roster routing needs) in place."""
     namespace = Namespace(infra, label, dict(stage.env))
     if stage.needs_roster:
-        from services.routing.roster import load_roster
-
-        env = {"KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap}
-        publish_reps(load_roster(DEMO_ROSTER), prefix=namespace.prefix, env=env)
+        namespace.seed_roster()
     records, expected = stage.inputs(create_codec(), count, seed)
     produce_all(create_producer(infra), namespace.topic(stage.source), records)
     return namespace, expected
@@ -113,12 +118,3 @@ def _span_seconds(counter: TopicCounter) -> float:
     if counter.first_timestamp_ms is None or counter.last_timestamp_ms is None:
         return 0.0
     return (counter.last_timestamp_ms - counter.first_timestamp_ms) / 1000
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
-    return True

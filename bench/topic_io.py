@@ -113,7 +113,7 @@ class TopicCounter:
         return new
 
     def _seen(self, message: Message) -> None:
-        self.counts[message.topic()] += 1
+        self.counts[message.topic() or ""] += 1
         stamp = message.timestamp()[1]
         if self.first_timestamp_ms is None or stamp < self.first_timestamp_ms:
             self.first_timestamp_ms = stamp
@@ -122,14 +122,18 @@ class TopicCounter:
         if self.on_message is not None:
             self.on_message(message)
 
-    def wait_for(self, total: int, seconds: float, tick: Callable[[], None] | None = None) -> bool:
-        """Poll until `total` records were seen or `seconds` passed; `tick` runs after every poll."""
+    def wait_until(self, done: Callable[[], bool], seconds: float, tick: Callable[[], None] | None = None) -> bool:
+        """Poll until `done()` or `seconds` passed; `tick` runs after every poll (to notice a dead service)."""
         deadline = time.monotonic() + seconds
-        while self.total < total and time.monotonic() < deadline:
+        while not done() and time.monotonic() < deadline:
             self.poll()
             if tick is not None:
                 tick()
-        return self.total >= total
+        return done()
+
+    def wait_for(self, total: int, seconds: float, tick: Callable[[], None] | None = None) -> bool:
+        """Poll until `total` records were seen, or `seconds` passed."""
+        return self.wait_until(lambda: self.total >= total, seconds, tick)
 
     def close(self) -> None:
         self.consumer.close()

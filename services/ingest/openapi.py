@@ -137,7 +137,12 @@ def openapi_document() -> dict[str, Any]:
                 "Accepted": {
                     "oneOf": [
                         accepted_one,
-                        {"type": "object", "properties": {"results": {"type": "array", "items": accepted_one}}},
+                        {
+                            "type": "object",
+                            "required": ["results"],
+                            "additionalProperties": False,
+                            "properties": {"results": {"type": "array", "items": accepted_one}},
+                        },
                     ]
                 },
                 "Error": {

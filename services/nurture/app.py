@@ -14,16 +14,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.nurture import signals
-from services.nurture.config import PORT, NurtureConfig
-from services.nurture.enrolment import apply_signal, enrol
+from services.nurture.config import PORT, NurtureConfig, load_configured
+from services.nurture.enrolment import enrol
 from services.nurture.leads import LeadProfile, LeadRecord, RepContact, lead_timezone, new_record, profile_from_captured
+from services.nurture.postman import Postman
 from services.nurture.records import enrolment_changed
-from services.nurture.sequences import Sequence, load_sequences, with_holidays
+from services.nurture.reengagement import activity_update
+from services.nurture.sequences import Sequence
 from services.nurture.state import EnrolmentChanged
+from services.nurture.stats_store import StatsStore
 from services.nurture.store import NurtureStore
 from services.nurture.timers import TimerPlan, plan_timers
 from shared.dead_letters import RecordMeta
-from shared.errors import InvalidRecord
 from shared.health import install_health
 from shared.runtime import ServiceRuntime, runtime_for
 from shared.tables import JsonTable
@@ -32,12 +34,15 @@ _LOCK_STRIPES = 64
 
 
 class Nurture:
-    """The service's state and the enrolment handlers; StepRunner (steps.py) sends the steps."""
+    """The service's state and the lead-event handlers; commands.py, steps.py and meeting_desk.py act."""
 
     def __init__(self, runtime: ServiceRuntime, config: NurtureConfig, sequences: Mapping[str, Sequence]) -> None:
         self.runtime, self.config, self.sequences = runtime, config, sequences
         self.leads = JsonTable(runtime.app, "nurture-leads", runtime.settings.topic_partitions)
-        self.store = NurtureStore(runtime.redis, runtime.redis_key, runtime.metrics, config.send_once_ttl_seconds)
+        ttl = config.send_once_ttl_seconds
+        self.store = NurtureStore(runtime.redis, runtime.redis_key, runtime.metrics, ttl)
+        self.stats = StatsStore(runtime.redis, runtime.redis_key, runtime.metrics, ttl)
+        self.postman = Postman(runtime, config, self.store)
         # Agents of different topics interleave at every await; a lead's read-modify-write must not.
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
 
@@ -54,9 +59,14 @@ class Nurture:
         """Timers, then events, then the table: a crash before the table write replays the input,
         and timers and derived event ids make the replay harmless. `fired` is a timer member to drop
         unless the new state still wants it."""
+        changes = tuple(changes)
         plan = plan_timers(record.enrolments)
         extra = (fired,) if fired is not None and fired not in plan.schedule else ()
         await self.store.apply_timers(TimerPlan(plan.schedule, plan.cancel + extra))
+        await self.store.remember_enrolments({c.enrolment_id: c.lead_id for c in changes if c.change == "enrolled"})
+        silence = activity_update(record, changes, self.config.reengage_sequence)
+        if silence is not None and self.config.reengage_sequence:
+            await self.store.mark_silent(record.lead_id, None if silence == "remove" else silence)
         for change in changes:
             await self.runtime.send(
                 "nurture.enrolments", record.lead_id, ("EnrolmentChanged", enrolment_changed(change, cause))
@@ -75,9 +85,15 @@ class Nurture:
     def tz_of(self, record: LeadRecord, rep: RepContact | None = None) -> ZoneInfo:
         return lead_timezone(record.profile, rep.timezone if rep else "UTC")
 
+    async def note_activity(self, record: LeadRecord, at: datetime) -> None:
+        """The lead did something: its silence (for re-engagement) starts again from `at`."""
+        if self.config.reengage_sequence and not record.enrolments.live():
+            await self.store.mark_silent(record.lead_id, at)
+
     async def on_captured(self, lead: dict[str, Any], meta: RecordMeta) -> None:
         async with self.lock(lead["lead_id"]):
             record = self.load(lead["lead_id"])
+            await self.note_activity(record, lead["occurred_at"])
             self.leads[record.lead_id] = replace(record, profile=profile_from_captured(lead)).to_dict()
 
     async def on_assigned(self, assigned: dict[str, Any], meta: RecordMeta) -> None:
@@ -90,8 +106,12 @@ class Nurture:
             now = datetime.now(UTC)
             move = signals.on_assignment(record, assigned["rep_id"], sequence, now, self.tz_of(record, rep))
             profile = record.profile or LeadProfile(email=assigned["email"])
-            record = LeadRecord(
-                record.lead_id, profile, assigned["rep_id"], assigned["event_id"], move.state, record.sent
+            record = replace(
+                record,
+                profile=profile,
+                rep_id=assigned["rep_id"],
+                assignment_event_id=assigned["event_id"],
+                enrolments=move.state,
             )
             await self.commit(record, move.changes, assigned["event_id"])
 
@@ -104,48 +124,29 @@ class Nurture:
             move = enrol(record.enrolments, sequence, datetime.now(UTC), self.tz_of(record))
             await self.commit(replace(record, enrolments=move.state), move.changes, scored["event_id"])
 
-    async def on_engagement(self, event: dict[str, Any], meta: RecordMeta) -> None:
-        if event["lead_id"] is None:
-            raise InvalidRecord("engagement.captured record without lead_id")
-        flag = signals.suppression_for(event["type"], event["attributes"])
-        if flag is not None:
-            await self.store.suppress(event["lead_id"], flag)
-        signal = signals.signal_for(event["type"], event["attributes"])
-        if signal is None:
-            return
-        async with self.lock(event["lead_id"]):
-            record = self.load(event["lead_id"])
-            now = datetime.now(UTC)
-            move = apply_signal(record.enrolments, signal, now, self.sequences, self.tz_of(record))
-            await self.commit(replace(record, enrolments=move.state), move.changes, event["event_id"])
-
     async def on_roster(self, rep: dict[str, Any], meta: RecordMeta) -> None:
         calendar = self.config.calendar_url.format(rep_id=rep["rep_id"])
         await self.store.put_rep(RepContact(rep["rep_id"], rep["name"], rep["email"], rep["timezone"], calendar))
 
 
-def load_configured(config: NurtureConfig) -> dict[str, Sequence]:
-    """The configured sequences; fails at start when a rule names a sequence that is not there."""
-    loaded = with_holidays(load_sequences(config.sequences_dir.glob("*.yaml")), config.holidays)
-    for needed in (config.rep_sequence, config.marketing_sequence):
-        if needed not in loaded:
-            raise ValueError(f"sequence {needed!r} is not in {config.sequences_dir}")
-    return loaded
-
-
 def build(runtime: ServiceRuntime, config: NurtureConfig) -> Nurture:
     """Wire agents, the scheduler, the HTTP API and health onto the runtime's app."""
+    from services.nurture.commands import Commands
+    from services.nurture.engagement import EngagementHandler
     from services.nurture.http_api import install_http_api
     from services.nurture.scheduler import install_scheduler
-    from services.nurture.steps import StepRunner
 
     nurture = Nurture(runtime, config, load_configured(config))
+    commands = Commands(nurture)
     runtime.consume("leads.captured", nurture.on_captured)
     runtime.consume("leads.assigned", nurture.on_assigned)
     runtime.consume("leads.scored", nurture.on_scored)
-    runtime.consume("engagement.captured", nurture.on_engagement)
+    engagement = EngagementHandler(nurture, commands.desk)
+    runtime.consume("engagement.captured", engagement.on_engagement)
+    runtime.consume("leads.converted", engagement.on_converted)
     runtime.consume("reps.roster", nurture.on_roster)
-    runtime.consume("nurture.due", StepRunner(nurture).on_due)
+    runtime.consume("opportunities.changed", commands.on_opportunity)
+    runtime.consume("nurture.due", commands.on_due)
     install_scheduler(nurture)
     install_http_api(nurture)
     install_health(runtime)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.nurture.bookings import meeting_from_dict, meeting_to_dict
+from services.nurture.meetings import Meeting
 from services.nurture.state import LeadEnrolments
 from services.nurture.timezones import resolve_timezone
 
@@ -54,6 +56,7 @@ class LeadRecord:
     assignment_event_id: str | None = None
     enrolments: LeadEnrolments = field(default_factory=lambda: LeadEnrolments(""))
     sent: tuple[datetime, ...] = ()
+    meetings: tuple[Meeting, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict; send instants as UTC ISO 8601 strings."""
@@ -64,6 +67,7 @@ class LeadRecord:
             "assignment_event_id": self.assignment_event_id,
             "enrolments": self.enrolments.to_dict()["enrolments"],
             "sent": [moment.astimezone(UTC).isoformat() for moment in self.sent],
+            "meetings": [meeting_to_dict(meeting) for meeting in self.meetings],
         }
 
     @classmethod
@@ -77,6 +81,7 @@ class LeadRecord:
             raw.get("assignment_event_id"),
             LeadEnrolments.from_dict({"lead_id": raw["lead_id"], "enrolments": raw.get("enrolments", [])}),
             tuple(datetime.fromisoformat(moment) for moment in raw.get("sent", ())),
+            tuple(meeting_from_dict(meeting) for meeting in raw.get("meetings", ())),
         )
 
 

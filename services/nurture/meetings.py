@@ -13,6 +13,9 @@ from typing import Literal
 DEFAULT_REMINDERS = (timedelta(hours=24), timedelta(hours=1))
 
 
+MeetingStatus = Literal["confirmed", "cancelled"]
+
+
 @dataclass(frozen=True)
 class Meeting:
     """A booked meeting; `revision` grows each time it moves (iCalendar SEQUENCE)."""
@@ -27,6 +30,7 @@ class Meeting:
     attendee_email: str
     location: str = ""
     revision: int = 0
+    status: MeetingStatus = "confirmed"
 
 
 @dataclass(frozen=True)

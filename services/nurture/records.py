@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from services.nurture.sequences import Sequence, Step
 from services.nurture.state import EnrolmentChanged
@@ -84,9 +84,16 @@ def email_sent(delivery: Delivery, sequence: Sequence, at: datetime) -> dict[str
 
 
 def task_created(
-    due: DueStep, sequence: Sequence, step: Step, rep_id: str | None, instructions: str, at: datetime
+    due: DueStep,
+    sequence: Sequence,
+    step: Step,
+    rep_id: str | None,
+    instructions: str,
+    at: datetime,
+    due_after: timedelta = timedelta(0),
 ) -> dict[str, Any]:
-    """A TaskCreated record for a task step; the task id is stable per enrolment and step."""
+    """A TaskCreated record for a task step, due `due_after` after `at`; the task id is stable per
+    enrolment and step."""
     task_id = f"task_{derive_id('task', due.enrolment_id, due.step_index)[:24]}"
     return {
         "event_id": derive_id("task-created", task_id),
@@ -95,7 +102,7 @@ def task_created(
         "lead_id": due.lead_id,
         "rep_id": rep_id,
         "kind": step.task_kind or "call",
-        "due_at": at,
+        "due_at": at + due_after,
         "instructions": instructions,
         "enrolment_id": due.enrolment_id,
         "sequence_id": sequence.sequence_id,
@@ -114,4 +121,104 @@ def unsubscribe_event(lead_id: str, token: str, at: datetime) -> dict[str, Any]:
         "url": None,
         "campaign": None,
         "attributes": {"channel": "one_click"},
+    }
+
+
+CommandKind = Literal["enrol", "exit", "reengage", "reminder"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command for one lead's partition; `cause` is the event id (or request id) it came from."""
+
+    kind: CommandKind
+    lead_id: str
+    cause: str
+    sequence_id: str | None = None
+    enrolment_id: str = ""
+    reason: str | None = None
+    ref: str | None = None
+
+
+def command_record(command: Command, at: datetime) -> dict[str, Any]:
+    """The StepDue record carrying a command; its id derives from the cause and what it asks."""
+    target = command.sequence_id or command.enrolment_id or command.ref or ""
+    return {
+        "event_id": f"cmd-{derive_id(command.kind, command.cause, command.lead_id, target)}",
+        "occurred_at": at,
+        "lead_id": command.lead_id,
+        "enrolment_id": command.enrolment_id,
+        "step_index": -1,
+        "due_at": at,
+        "command": {
+            "kind": command.kind,
+            "sequence_id": command.sequence_id,
+            "reason": command.reason,
+            "ref": command.ref,
+        },
+    }
+
+
+def command_from_record(value: dict[str, Any]) -> Command:
+    """Inverse of command_record (the cause is the record's own event id)."""
+    raw = value["command"]
+    return Command(
+        raw["kind"],
+        value["lead_id"],
+        value["event_id"],
+        raw["sequence_id"],
+        value["enrolment_id"],
+        raw["reason"],
+        raw["ref"],
+    )
+
+
+def task_overdue(task: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A TaskOverdue record for a stored TaskCreated value; one id per task, however often raised."""
+    due_at = task["due_at"] if isinstance(task["due_at"], datetime) else datetime.fromisoformat(task["due_at"])
+    return {
+        "event_id": derive_id("task-overdue", task["task_id"]),
+        "occurred_at": now,
+        "task_id": task["task_id"],
+        "lead_id": task["lead_id"],
+        "rep_id": task["rep_id"],
+        "kind": task["kind"],
+        "due_at": due_at,
+        "overdue_seconds": max(0, int((now - due_at).total_seconds())),
+    }
+
+
+@dataclass(frozen=True)
+class MeetingDelivery:
+    """One meeting email that went out: `mail` is confirmation, update, cancellation or reminder."""
+
+    lead_id: str
+    meeting_id: str
+    mail: str
+    once_ref: str
+    message_id: str
+    sender: str
+    recipient: str
+    subject: str
+    outcome: str
+
+
+def meeting_email_sent(delivery: MeetingDelivery, at: datetime) -> dict[str, Any]:
+    """The EmailSent record of a meeting email: sequence "meeting", step the kind of mail."""
+    return {
+        "event_id": derive_id("meeting-email", delivery.once_ref),
+        "occurred_at": at,
+        "lead_id": delivery.lead_id,
+        "enrolment_id": delivery.meeting_id,
+        "sequence_id": "meeting",
+        "sequence_kind": "rep",
+        "step_id": delivery.mail,
+        "step_index": 0,
+        "template": f"meeting/{delivery.mail}",
+        "variant": "default",
+        "message_id": delivery.message_id,
+        "sender": delivery.sender,
+        "recipient": delivery.recipient,
+        "subject": delivery.subject,
+        "outcome": delivery.outcome,
     }

@@ -1,4 +1,5 @@
-"""The scheduler loop: every second, hand due timers back to the lead's partition as StepDue.
+"""The scheduler loop: every second, hand due timers back to the lead's partition (steps, meeting
+reminders, re-engagement of silent leads) and raise tasks.overdue for tasks past due and not done.
 
 It never touches the table (a timer runs outside any agent); the nurture.due agent does.
 """
@@ -8,13 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.nurture.app import Nurture
-from services.nurture.records import step_due
-from services.nurture.timers import DueStep, TimerPlan
+from services.nurture.commands import issue
+from services.nurture.records import Command, step_due, task_overdue
+from services.nurture.timers import DueStep, Timer, TimerPlan, parse_timer
 from shared.errors import TransientFailure
 
 
 async def fire_due(nurture: Nurture, now: datetime) -> int:
-    """Send a StepDue for every timer due by `now`; returns how many fired.
+    """Act on every timer due by `now`; returns how many fired.
 
     Claimed timers stay leased in Redis until the agent reschedules or drops them, so a crash
     between the claim and the send only delays the step by the lease.
@@ -23,14 +25,44 @@ async def fire_due(nurture: Nurture, now: datetime) -> int:
     claimed = await nurture.store.claim_due(now, config.timer_lease_seconds, config.timer_batch)
     for member, score in claimed:
         try:
-            due = DueStep.parse(member)
+            timer = parse_timer(member)
         except ValueError:
             nurture.runtime.log.warning("timer_dropped", member=member)
             await nurture.store.apply_timers(TimerPlan({}, (member,)))
             continue
-        record = step_due(due, datetime.fromtimestamp(score, UTC), now)
-        await nurture.runtime.send("nurture.due", due.lead_id, ("StepDue", record))
+        if isinstance(timer, DueStep):
+            record = step_due(timer, datetime.fromtimestamp(score, UTC), now)
+            await nurture.runtime.send("nurture.due", timer.lead_id, ("StepDue", record))
+        elif timer.kind == "reminder":
+            await issue(nurture, Command("reminder", timer.lead_id, member, ref=timer.ref))
+        else:
+            await check_task(nurture, timer, now)
     return len(claimed)
+
+
+async def check_task(nurture: Nurture, timer: Timer, now: datetime) -> None:
+    """Raise TaskOverdue for a task past due without a completion, then drop its timer.
+
+    The event id derives from the task id, so a crash before the drop repeats the same event.
+    """
+    task = await nurture.store.task(timer.ref)
+    if task is not None and "completed_at" not in task:
+        await nurture.runtime.send("tasks.overdue", timer.lead_id, ("TaskOverdue", task_overdue(task, now)))
+        nurture.runtime.log.info("task_overdue", lead_id=timer.lead_id, task_id=timer.ref)
+    await nurture.store.apply_timers(TimerPlan({}, (timer.member,)))
+
+
+async def wake_silent(nurture: Nurture, now: datetime) -> int:
+    """Ask each lead silent for NURTURE_REENGAGE_AFTER_DAYS to be re-engaged on its partition."""
+    config = nurture.config
+    if not config.reengage_sequence:
+        return 0
+    silent = await nurture.store.claim_silent(
+        now - config.reengage_after, config.timer_lease_seconds, config.timer_batch
+    )
+    for lead_id, since in silent:
+        await issue(nurture, Command("reengage", lead_id, f"silent:{lead_id}:{since}", reason="reengagement"))
+    return len(silent)
 
 
 def install_scheduler(nurture: Nurture) -> None:
@@ -40,10 +72,12 @@ def install_scheduler(nurture: Nurture) -> None:
 
     @timer  # type: ignore[untyped-decorator]  # faust's decorators are untyped
     async def drain_timers() -> None:
+        now = datetime.now(UTC)
         try:
-            fired = await fire_due(nurture, datetime.now(UTC))
+            fired = await fire_due(nurture, now)
+            woken = await wake_silent(nurture, now)
         except TransientFailure as exc:
             nurture.runtime.log.warning("scheduler_skipped", error=str(exc))
             return
-        if fired:
-            nurture.runtime.log.info("timers_fired", count=fired)
+        if fired or woken:
+            nurture.runtime.log.info("timers_fired", count=fired, silent_leads=woken)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from services.nurture.enrolment import Signal, SignalKind, Transition, apply_signal, enrol
@@ -40,7 +40,7 @@ def is_hard_bounce(attributes: Mapping[str, str]) -> bool:
 
 def signal_for(event_type: str, attributes: Mapping[str, str]) -> Signal | None:
     """The state-machine signal of an engagement event, or None when it concerns no enrolment."""
-    if event_type not in _SIGNALS:
+    if event_type not in _SIGNALS or is_cancellation(event_type, attributes):
         return None
     until = _instant(attributes.get(OUT_OF_OFFICE_ATTRIBUTE, ""))
     return Signal(
@@ -48,6 +48,22 @@ def signal_for(event_type: str, attributes: Mapping[str, str]) -> Signal | None:
         hard=event_type == "email_bounce" and is_hard_bounce(attributes),
         out_of_office_until=until if event_type == "email_reply" else None,
     )
+
+
+def is_cancellation(event_type: str, attributes: Mapping[str, str]) -> bool:
+    """A meeting_booked event that cancels the meeting: it ends nothing, it withdraws reminders."""
+    return event_type == "meeting_booked" and attributes.get("status", "").lower() == "cancelled"
+
+
+def onboarding_lead(change: Mapping[str, Any]) -> str | None:
+    """The lead to onboard when an OpportunityChanged closes a deal won; None for any other change.
+
+    Only the change that made the deal won counts (status among the changed fields), so later
+    edits of a won deal do not start onboarding again.
+    """
+    won = change.get("status") == "won" and "status" in change.get("changed", ())
+    lead_id = change.get("lead_id")
+    return lead_id if won and isinstance(lead_id, str) and lead_id else None
 
 
 def suppression_for(event_type: str, attributes: Mapping[str, str]) -> SuppressionFlag | None:

@@ -1,6 +1,5 @@
-"""The nurture.due agent: re-check a due step against the table, consent and caps, then act on it.
-
-An email goes out at most once per enrolment and step: the send-once key is claimed before SMTP.
+"""Due steps: re-check a step against the table, consent, the lead's caps and the mailbox's
+throttles, then act on it. An email goes out at most once per enrolment and step (see postman).
 """
 
 from __future__ import annotations
@@ -9,23 +8,22 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.errors import HeaderParseError
 from email.headerregistry import Address
-from email.message import EmailMessage
 from typing import Any
 
 from services.nurture.app import Nurture
+from services.nurture.caps import earliest_allowed
 from services.nurture.enrolment import Signal, apply_signal, exit_enrolment, next_step, record_step, resume_due
 from services.nurture.leads import LeadProfile, LeadRecord, RepContact, record_send, render_context
-from services.nurture.mailer import PermanentRejection, deliver
 from services.nurture.messages import Unsubscribe, build_message, message_id, sender_for
 from services.nurture.records import Delivery, email_sent, task_created
+from services.nurture.schedule import next_in_window
 from services.nurture.sequences import RenderedStep, Sequence, Step, render_step
 from services.nurture.state import EnrolmentChanged
+from services.nurture.stats_store import SentEmail
 from services.nurture.suppression import refusal
-from services.nurture.timers import DueStep, postpone, send_at
+from services.nurture.timers import DueStep, Timer, postpone, send_at
 from services.nurture.tokens import make_token
 from services.nurture.variants import choose_variant
-from shared.dead_letters import RecordMeta
-from shared.errors import TransientFailure
 
 Outcome = tuple[LeadRecord, tuple[EnrolmentChanged, ...]]
 
@@ -36,11 +34,10 @@ class StepRunner:
     def __init__(self, nurture: Nurture) -> None:
         self.nurture, self.config, self.store = nurture, nurture.config, nurture.store
         metrics = nurture.runtime.metrics
-        self.emails_sent = metrics.counter("emails_sent_total", "Emails the relay accepted.", ("sequence",))
-        self.smtp_failures = metrics.counter("smtp_failures_total", "SMTP attempts that failed.", ("kind",))
         self.suppressed = metrics.counter("emails_suppressed_total", "Emails refused at send time.", ("reason",))
+        self.throttled = metrics.counter("emails_throttled_total", "Emails held back by a mailbox throttle.")
 
-    async def on_due(self, value: dict[str, Any], meta: RecordMeta) -> None:
+    async def on_due(self, value: dict[str, Any]) -> None:
         due = DueStep(value["lead_id"], value["enrolment_id"], value["step_index"])
         async with self.nurture.lock(due.lead_id):
             record = self.nurture.load(due.lead_id)
@@ -87,7 +84,10 @@ class StepRunner:
         self, record: LeadRecord, due: DueStep, sequence: Sequence, step: Step, rep: RepContact | None, now: datetime
     ) -> Outcome:
         rendered = self._render(record, due, sequence, step, rep, self._unsubscribe_url(due.lead_id, now))
-        task = task_created(due, sequence, step, record.rep_id, rendered.text, now)
+        task = task_created(due, sequence, step, record.rep_id, rendered.text, now, self.config.task_due_after)
+        # The task is kept past its due time for its overdue check and a late completion.
+        keep = self.config.task_due_after + timedelta(seconds=self.config.send_once_ttl_seconds)
+        await self.store.put_task(task, Timer("task", task["task_id"], due.lead_id).member, task["due_at"], keep)
         await self.nurture.runtime.send("tasks.created", due.lead_id, ("TaskCreated", task))
         self.nurture.runtime.log.info("task_created", lead_id=due.lead_id, task_kind=task["kind"])
         return self._advance(record, due, sequence, now)
@@ -114,23 +114,35 @@ class StepRunner:
             self.nurture.runtime.log.info("email_suppressed", lead_id=due.lead_id, reason=reason)
             ended = exit_enrolment(record.enrolments, due.enrolment_id, reason, now)
             return replace(record, enrolments=ended.state), ended.changes
-        return await self._send_once(record, recipient, due, sequence, step, rep, now)
+        sender = sender_for(
+            sequence.kind, Address(rep.name, addr_spec=rep.email) if rep else self._marketing(), self._marketing()
+        )
+        if not await self.store.admit(sender.addr_spec, due.once_ref, now, self.config.mailbox_caps):
+            later = next_in_window(await self._mailbox_opens(sender.addr_spec, now), sequence.window, tz)
+            self.throttled.inc()
+            self.nurture.runtime.log.info("email_throttled", lead_id=due.lead_id, until=later.isoformat())
+            return replace(record, enrolments=postpone(record.enrolments, due.enrolment_id, later)), ()
+        return await self._send_once(record, (sender, recipient), due, sequence, step, rep, now)
+
+    async def _mailbox_opens(self, mailbox: str, now: datetime) -> datetime:
+        """When the mailbox's throttles next allow a send (never `now`: it was just refused)."""
+        caps = self.config.mailbox_caps
+        sends = await self.store.mailbox_sends(mailbox, now - max(cap.period for cap in caps))
+        return max(earliest_allowed(now, sends, caps), now + timedelta(seconds=1))
 
     async def _send_once(
         self,
         record: LeadRecord,
-        recipient: Address,
+        addresses: tuple[Address, Address],
         due: DueStep,
         sequence: Sequence,
         step: Step,
         rep: RepContact | None,
         now: datetime,
     ) -> Outcome:
+        sender, recipient = addresses
         url = self._unsubscribe_url(due.lead_id, now)
         rendered = self._render(record, due, sequence, step, rep, url)
-        sender = sender_for(
-            sequence.kind, Address(rep.name, addr_spec=rep.email) if rep else self._marketing(), self._marketing()
-        )
         msg_id = message_id(due.enrolment_id, due.step_index, self.config.mail_domain)
         unsubscribe = Unsubscribe(url, self.config.unsubscribe_mailto)
         message = build_message(
@@ -142,7 +154,7 @@ class StepRunner:
             unsubscribe=unsubscribe,
             sent_at=now,
         )
-        outcome = await self._deliver_once(due, sequence.sequence_id, message)
+        outcome = await self.nurture.postman.deliver_once(due.once_ref, due.lead_id, message, sequence.sequence_id)
         if outcome == "bounced":
             await self.store.suppress(due.lead_id, "hard_bounced")
             bounced = apply_signal(
@@ -164,32 +176,13 @@ class StepRunner:
             rendered.subject or "",
             outcome,
         )
+        if outcome == "sent":
+            sent = SentEmail(sequence.sequence_id, step.step_id, rendered.variant, msg_id)
+            await self.nurture.stats.record_sent(due.lead_id, sent)
         await self.nurture.runtime.send(
             "email.outbound", due.lead_id, ("EmailSent", email_sent(delivery, sequence, now))
         )
         return self._advance(record_send(record, now), due, sequence, now)
-
-    async def _deliver_once(self, due: DueStep, sequence_id: str, message: EmailMessage) -> str:
-        """ "sent", "unknown" (a crash interrupted an earlier attempt; never repeated) or "bounced"."""
-        earlier = await self.store.claim_send(due.enrolment_id, due.step_index)
-        if earlier is not None:
-            self.nurture.runtime.log.warning("email_send_already_claimed", lead_id=due.lead_id, outcome=earlier)
-            return "unknown" if earlier == "pending" else earlier
-        try:
-            await deliver(message, self.config.smtp)
-        except TransientFailure:
-            self.smtp_failures.labels("transient").inc()
-            await self.store.release_send(due.enrolment_id, due.step_index)
-            raise
-        except PermanentRejection as rejection:
-            self.smtp_failures.labels("permanent").inc()
-            await self.store.record_send(due.enrolment_id, due.step_index, "bounced")
-            self.nurture.runtime.log.info("email_bounced", lead_id=due.lead_id, smtp_code=rejection.code)
-            return "bounced"
-        await self.store.record_send(due.enrolment_id, due.step_index, "sent")
-        self.emails_sent.labels(sequence_id).inc()
-        self.nurture.runtime.log.info("email_sent", lead_id=due.lead_id, message_id=message["Message-ID"])
-        return "sent"
 
     def _marketing(self) -> Address:
         return Address(self.config.sender_name, addr_spec=self.config.sender_email)

@@ -1,4 +1,5 @@
-"""Redis adapter: the due-step timer set, send-once keys, the suppression list and the rep directory.
+"""Redis adapter: the timer set, send-once keys, the suppression list, the rep directory, the
+enrolment -> lead map, the silence set, rep tasks and mailbox throttles.
 
 Every call goes through shared.redis_client.timed, so an outage is a TransientFailure (retried).
 """
@@ -6,12 +7,13 @@ Every call goes through shared.redis_client.timed, so an outage is a TransientFa
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis.asyncio as redis
 
+from services.nurture.caps import Cap
 from services.nurture.leads import RepContact
 from services.nurture.suppression import Suppression
 from services.nurture.timers import TimerPlan
@@ -25,6 +27,23 @@ _CLAIM_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[3]))
 for i = 1, #due, 2 do redis.call('ZADD', KEYS[1], ARGV[2], due[i]) end
 return due
+"""
+
+# KEYS[1] a mailbox's send set; ARGV[1] now, ARGV[2] the send's member, ARGV[3] longest period,
+# then (limit, period) pairs. Admits the send only if, in every cap's rolling period ending now,
+# fewer than `limit` sends were admitted: checking and booking in one step keeps workers that
+# send as the same rep from overrunning the cap together. A re-admitted member is not counted twice.
+_ADMIT = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 1 end
+for i = 4, #ARGV, 2 do
+  local count = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[i + 1])), '+inf')
+  if count >= tonumber(ARGV[i]) then return 0 end
+end
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 60)
+return 1
 """
 
 SendOutcome = str  # "pending" while SMTP runs, then "sent", "bounced"
@@ -43,6 +62,7 @@ class NurtureStore:
         """`key` is the runtime's redis_key: every key carries the service's namespace."""
         self._client, self._key, self._metrics, self._ttl = client, key, metrics, send_once_ttl
         self._claim = client.register_script(_CLAIM_DUE)
+        self._admit = client.register_script(_ADMIT)
 
     async def apply_timers(self, plan: TimerPlan) -> None:
         """Schedule and cancel the plan's members in one round trip."""
@@ -61,22 +81,22 @@ class NurtureStore:
         )
         return [(_text(raw[i]), float(raw[i + 1])) for i in range(0, len(raw), 2)]
 
-    async def claim_send(self, enrolment_id: str, step_index: int) -> SendOutcome | None:
-        """Claim the one send of this step (SET NX with TTL): None when claimed now, else what happened."""
-        key = self._key("sent", enrolment_id, str(step_index))
+    async def claim_send(self, ref: str) -> SendOutcome | None:
+        """Claim the one send of `ref` (a step "<enrolment>:<step>", a meeting mail) with SET NX and
+        a TTL: None when claimed now, else what happened to the earlier claim."""
+        key = self._key("sent", ref)
         if await timed(self._metrics, self._client.set(key, "pending", nx=True, ex=self._ttl)):
             return None
         existing = await timed(self._metrics, self._client.get(key))
         return "pending" if existing is None else _text(existing)
 
-    async def record_send(self, enrolment_id: str, step_index: int, outcome: SendOutcome) -> None:
+    async def record_send(self, ref: str, outcome: SendOutcome) -> None:
         """Record how the claimed send ended ("sent", "bounced"), keeping the TTL."""
-        key = self._key("sent", enrolment_id, str(step_index))
-        await timed(self._metrics, self._client.set(key, outcome, ex=self._ttl))
+        await timed(self._metrics, self._client.set(self._key("sent", ref), outcome, ex=self._ttl))
 
-    async def release_send(self, enrolment_id: str, step_index: int) -> None:
+    async def release_send(self, ref: str) -> None:
         """Give the claim back after a transient failure: the relay took nothing, a retry may send."""
-        await timed(self._metrics, self._client.delete(self._key("sent", enrolment_id, str(step_index))))
+        await timed(self._metrics, self._client.delete(self._key("sent", ref)))
 
     async def suppress(self, lead_id: str, flag: str) -> None:
         """Add a flag (unsubscribed, hard_bounced, complained, erased) to the lead's suppression entry."""
@@ -102,3 +122,70 @@ class NurtureStore:
         """The rep by id, or None when the roster has not named them."""
         raw = await timed(self._metrics, self._client.hget(self._key("reps"), rep_id))
         return None if raw is None else RepContact(**json.loads(raw))
+
+    async def remember_enrolments(self, leads: dict[str, str]) -> None:
+        """Map enrolment ids to their lead, so a DELETE by enrolment id reaches the lead's partition."""
+        pipe = self._client.pipeline(transaction=False)
+        for enrolment_id, lead_id in leads.items():
+            pipe.set(self._key("enrolment", enrolment_id), lead_id, ex=self._ttl * 12)
+        await timed(self._metrics, pipe.execute())
+
+    async def lead_of_enrolment(self, enrolment_id: str) -> str | None:
+        raw = await timed(self._metrics, self._client.get(self._key("enrolment", enrolment_id)))
+        return None if raw is None else _text(raw)
+
+    async def mark_silent(self, lead_id: str, since: datetime | None) -> None:
+        """Put the lead in the silence set from `since` (never moving it earlier, so a replayed old
+        event cannot shorten a silence), or (None) take it out."""
+        key = self._key("silent")
+        call = (
+            self._client.zadd(key, {lead_id: since.timestamp()}, gt=True) if since else self._client.zrem(key, lead_id)
+        )
+        await timed(self._metrics, call)
+
+    async def claim_silent(self, before: datetime, lease_seconds: int, batch: int) -> list[tuple[str, float]]:
+        """Leads silent since before `before` with that instant, each leased for `lease_seconds`."""
+        lease = before.timestamp() + lease_seconds
+        raw: list[Any] = await timed(
+            self._metrics, self._claim(keys=[self._key("silent")], args=[before.timestamp(), lease, batch])
+        )
+        return [(_text(raw[i]), float(raw[i + 1])) for i in range(0, len(raw), 2)]
+
+    async def put_task(self, task: dict[str, Any], member: str, due_at: datetime, keep: timedelta) -> None:
+        """Keep a created task (for its overdue check and completion) and time its due check."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.set(self._key("task", task["task_id"]), json.dumps(task, default=str), ex=int(keep.total_seconds()))
+        pipe.zadd(self._key("timers"), {member: due_at.timestamp()}, nx=True)
+        await timed(self._metrics, pipe.execute())
+
+    async def task(self, task_id: str) -> dict[str, Any] | None:
+        """The stored task with `completed_at` once done, or None when unknown or expired."""
+        raw = await timed(self._metrics, self._client.get(self._key("task", task_id)))
+        return None if raw is None else dict(json.loads(raw))
+
+    async def complete_task(self, task_id: str, at: datetime) -> dict[str, Any] | None:
+        """Record the task done (the first completion wins); None when the task is unknown."""
+        task = await self.task(task_id)
+        if task is None:
+            return None
+        task.setdefault("completed_at", at.isoformat())
+        key = self._key("task", task_id)
+        await timed(self._metrics, self._client.set(key, json.dumps(task), keepttl=True))
+        return task
+
+    async def admit(self, mailbox: str, ref: str, now: datetime, caps: Sequence[Cap]) -> bool:
+        """Book one send from `mailbox` now if every cap allows it (idempotent per `ref`)."""
+        if not caps:
+            return True
+        longest = max(cap.period for cap in caps).total_seconds()
+        pairs = [str(value) for cap in caps for value in (cap.limit, cap.period.total_seconds())]
+        args: list[str | float] = [now.timestamp(), ref, longest, *pairs]
+        return bool(await timed(self._metrics, self._admit(keys=[self._key("mailbox", mailbox)], args=args)))
+
+    async def mailbox_sends(self, mailbox: str, since: datetime) -> list[datetime]:
+        """When the mailbox's sends since `since` were admitted."""
+        key = self._key("mailbox", mailbox)
+        raw: list[Any] = await timed(
+            self._metrics, self._client.zrangebyscore(key, since.timestamp(), "+inf", withscores=True)
+        )
+        return [datetime.fromtimestamp(float(score), since.tzinfo) for _, score in raw]

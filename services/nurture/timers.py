@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from services.nurture.caps import Cap, earliest_allowed
@@ -28,11 +29,42 @@ class DueStep:
         """The sorted-set member; the lead_id goes last because it may contain anything."""
         return f"{self.enrolment_id}:{self.step_index}:{self.lead_id}"
 
+    @property
+    def once_ref(self) -> str:
+        """What guards the step's one send (its send-once key, its booking in a mailbox)."""
+        return f"{self.enrolment_id}:{self.step_index}"
+
     @classmethod
     def parse(cls, member: str) -> DueStep:
         """Inverse of `member`; ValueError for a member not written by this module."""
         enrolment_id, step, lead_id = member.split(":", 2)
         return cls(lead_id, enrolment_id, int(step))
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A timer that is not a step: a meeting reminder or a task's due time (ref has no colon)."""
+
+    kind: Literal["reminder", "task"]
+    ref: str
+    lead_id: str
+
+    @property
+    def member(self) -> str:
+        return f"{self.kind}:{self.ref}:{self.lead_id}"
+
+
+def parse_timer(member: str) -> DueStep | Timer:
+    """A timer-set member as the step or timer it names; ValueError for one no module wrote.
+
+    Enrolment ids start with "enr_", so the kind prefixes cannot be mistaken for a step.
+    """
+    kind, ref, lead_id = member.split(":", 2)
+    if kind == "reminder":
+        return Timer("reminder", ref, lead_id)
+    if kind == "task":
+        return Timer("task", ref, lead_id)
+    return DueStep.parse(member)
 
 
 @dataclass(frozen=True)

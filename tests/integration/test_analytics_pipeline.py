@@ -40,7 +40,13 @@ def captured(lead: str, minutes: float, source: str) -> tuple[str, str, dict[str
 
 
 def scored(lead: str, minutes: float, grade: str) -> tuple[str, str, dict[str, Any]]:
-    fields = {"event_id": f"{lead}:sc", "lead_id": lead, "occurred_at": at(minutes), "grade": grade, "captured_at": None}
+    fields = {
+        "event_id": f"{lead}:sc",
+        "lead_id": lead,
+        "occurred_at": at(minutes),
+        "grade": grade,
+        "captured_at": None,
+    }
     return "leads.scored", "LeadScored", example("LeadScored", "hot_lead", **fields)
 
 
@@ -111,7 +117,13 @@ def proposal(opp: str, minutes: float) -> tuple[str, str, dict[str, Any]]:
 
 
 def money(stage: str, amount: str, probability: str, category: str, close: str) -> dict[str, Any]:
-    return {"stage": stage, "amount": amount, "probability": probability, "forecast_category": category, "close_date": close}
+    return {
+        "stage": stage,
+        "amount": amount,
+        "probability": probability,
+        "forecast_category": category,
+        "close_date": close,
+    }
 
 
 SCRIPT = [
@@ -131,7 +143,16 @@ SCRIPT = [
     emailed("L4", 130, "m4"),
     deal("O1", 1, 30, lead="L1", owner="r1", **money("discovery", "10000.00", "0.20", "Pipeline", "2026-11-15")),
     proposal("O1", 40),
-    deal("O1", 2, 60, lead="L1", owner="r1", status="won", opened=30, **money("won", "12000.00", "1", "Closed", "2026-11-15")),
+    deal(
+        "O1",
+        2,
+        60,
+        lead="L1",
+        owner="r1",
+        status="won",
+        opened=30,
+        **money("won", "12000.00", "1", "Closed", "2026-11-15"),
+    ),
     deal("O2", 1, 35, lead="L2", owner="r2", **money("proposal", "5000.00", "0.60", "Best Case", "2026-12-01")),
     deal("O3", 1, 20, lead=None, owner="r1", status="lost", **money("lost", "3000.00", "0", "Omitted", "2026-10-20")),
 ]

@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from confluent_kafka import Producer
 
-from tests.integration.harness import Infra, Stack, free_port
+from tests.integration.harness import API_KEY, Infra, Stack, free_port
 
 SECRET = "integration-unsubscribe-secret"
 REP = {"rep_id": "rep_grace", "name": "Grace Hopper", "email": "grace@salesflow.example", "timezone": "UTC"}
@@ -65,6 +65,7 @@ steps:
     text: "Hi {{ lead.first_name }}. Unsubscribe: {{ unsubscribe_url }}"
 """
 SUBJECTS = ["Quick question, Ada", "Following up, Ada", "Closing your file, Ada"]
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
 class Inbox:
@@ -125,6 +126,9 @@ def smtp_env(inbox: Inbox, sequences: Path) -> dict[str, str]:
         "NURTURE_REP_SEQUENCE": "test-rep",
         "NURTURE_MARKETING_SEQUENCE": "test-marketing",
         "NURTURE_LEAD_CAPS": "",
+        "NURTURE_MAILBOX_CAPS": "",
+        "NURTURE_REENGAGE_SEQUENCE": "",
+        "NURTURE_ONBOARDING_SEQUENCE": "",
         "SALESFLOW_UNSUBSCRIBE_SECRET": SECRET,
     }
 
@@ -209,8 +213,10 @@ def unsubscribe_url(message: EmailMessage) -> str:
     return next(part.strip(" <>") for part in header.split(",") if "/v1/unsubscribe?token=" in part)
 
 
-def http(method: str, url: str, data: bytes | None = None) -> tuple[int, str, str]:
-    request = urllib.request.Request(url, data=data, method=method)
+def http(
+    method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.geturl(), response.read().decode()
@@ -280,13 +286,15 @@ def test_a_forged_unsubscribe_token_is_refused(nurture: Stack) -> None:
 
 
 def test_enrolments_and_sequences_are_served(nurture: Stack, inbox: Inbox) -> None:
-    """The API lists the configured sequences and a lead's enrolment on the (only) worker."""
+    """The API lists the configured sequences and a lead's enrolment on the (only) worker, to a key holder."""
     lead_id, address = assign(nurture)
     inbox.wait_for(address, 1)
-    status, _, body = http("GET", nurture.services["nurture"].url(f"/v1/leads/{lead_id}/enrolments"))
+    url = nurture.services["nurture"].url(f"/v1/leads/{lead_id}/enrolments")
+    assert http("GET", url)[0] == 401
+    status, _, body = http("GET", url, headers=AUTH)
     enrolments = json.loads(body)["enrolments"]
     assert status == 200 and [e["sequence_id"] for e in enrolments] == ["test-rep"]
-    status, _, body = http("GET", nurture.services["nurture"].url("/v1/sequences"))
+    status, _, body = http("GET", nurture.services["nurture"].url("/v1/sequences"), headers=AUTH)
     ids = sorted(s["sequence_id"] for s in json.loads(body)["sequences"])
     assert status == 200 and ids == ["test-marketing", "test-rep"]
 

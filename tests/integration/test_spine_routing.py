@@ -89,8 +89,20 @@ def submit(stack: Stack, leads: list[dict[str, Any]]) -> list[str]:
         return [r["lead_id"] for r in json.loads(response.read())["results"]]
 
 
+SUBMITTED: list[dict[str, Any]] = []
+
+
 def hot_lead() -> dict[str, Any]:
-    return HOT | {"event_id": uuid.uuid4().hex, "email": f"buyer-{uuid.uuid4().hex[:10]}@gmail.com"}
+    tag = uuid.uuid4().hex[:10]
+    lead = HOT | {
+        "event_id": uuid.uuid4().hex,
+        "email": f"buyer-{tag}@gmail.com",
+        "first_name": f"Zephyrine{tag}",
+        "last_name": f"Quaxley{tag}",
+        "phone": "+1 415 555 2671",
+    }
+    SUBMITTED.append(lead)
+    return lead
 
 
 def assignments(stack: Stack, lead_ids: list[str], seconds: float = 60) -> dict[str, dict[str, Any]]:
@@ -122,3 +134,15 @@ def test_lead_beyond_every_capacity_goes_to_the_fallback_queue(spine: Stack) -> 
     (only,) = assigned.values()
     assert only["rep_id"] is None and only["queue"] == "unassigned"
     assert {c["reason"] for c in only["candidates"] if c["rep_id"] != "r4"} == {"at_capacity"}
+
+
+def test_service_logs_carry_no_personal_data(spine: Stack) -> None:
+    """After the run, no service log line holds a submitted email, name or phone number."""
+    assert SUBMITTED, "the other tests submitted nothing"
+    logs = {path.name: path.read_text(errors="replace") for path in spine.workdir.glob("*.log")}
+    assert set(logs) >= {"ingest.log", "scoring.log", "routing.log"}
+    needles = {value for lead in SUBMITTED for value in (lead["email"], lead["first_name"], lead["last_name"])}
+    needles |= {"+14155552671", "415 555 2671"}
+    leaks = {(name, needle) for name, text in logs.items() for needle in needles if needle in text}
+    assert not leaks, f"personal data in logs: {sorted(leaks)[:5]}"
+    assert "lead_assigned" in logs["routing.log"], "the logs are not the ones the pipeline wrote"

@@ -1,7 +1,8 @@
-"""A worker with RocksDB tables killed with SIGKILL recovers its state from the changelog.
+"""A worker with RocksDB tables killed with SIGKILL mid-stream recovers its state from the changelog.
 
-This is the check on the local broker profile (one record per producer batch): without it, the
-broker's end offsets are too low after multi-record batches and Faust's recovery fails.
+This is the check on the local broker profile (one record per producer batch): the broker reports
+a partition's end offset as the last batch's base offset + 1, so a kill right after a multi-record
+changelog batch makes Faust's recovery fail (ConsistencyError) or lose state.
 """
 
 from __future__ import annotations
@@ -12,10 +13,19 @@ from typing import Any
 
 from tests.integration.harness import Stack
 
+LEADS = 30
+EVENTS_PER_LEAD = 20
+KINDS = ("page_view", "pricing_page_view", "content_download", "email_open")
+
 
 def engagement(email: str, kind: str) -> dict[str, Any]:
-    return {"event_id": uuid.uuid4().hex, "occurred_at": datetime.now(UTC), "email": email, "type": kind,
-            "attributes": {}}
+    return {
+        "event_id": uuid.uuid4().hex,
+        "occurred_at": datetime.now(UTC),
+        "email": email,
+        "type": kind,
+        "attributes": {},
+    }
 
 
 def explained_events(record: dict[str, Any]) -> set[str]:
@@ -23,30 +33,44 @@ def explained_events(record: dict[str, Any]) -> set[str]:
 
 
 def test_killed_scoring_worker_recovers_lead_profiles(stack: Stack) -> None:
-    """After kill -9 and restart, a new engagement is scored on top of every earlier one."""
+    """Killed mid-burst and restarted, scoring still holds every engagement of every lead."""
     stack.start("ingest", "scoring")
-    email = f"{uuid.uuid4().hex[:8]}@initech.example"
-    lead = {"event_id": uuid.uuid4().hex, "occurred_at": datetime.now(UTC), "source": "webinar", "email": email,
-            "job_title": "Director of IT", "employees": 240, "country": "US"}
-    stack.produce("leads.inbound", "LeadSubmitted", lead)
-    # A burst, so an unprofiled producer would write multi-record changelog batches.
-    before = [engagement(email, kind) for kind in ("page_view", "pricing_page_view", "content_download") * 10]
-    for event in before:
-        stack.produce("engagement.inbound", "EngagementEvent", event)
-    wanted = {e["event_id"] for e in before}
+    emails = [f"{uuid.uuid4().hex[:8]}@initech.example" for _ in range(LEADS)]
+    leads = [
+        {
+            "event_id": uuid.uuid4().hex,
+            "occurred_at": datetime.now(UTC),
+            "source": "webinar",
+            "email": email,
+            "job_title": "Director of IT",
+            "employees": 240,
+            "country": "US",
+        }
+        for email in emails
+    ]
+    stack.produce_many("leads.inbound", "LeadSubmitted", leads)
+    burst = {email: [engagement(email, KINDS[i % len(KINDS)]) for i in range(EVENTS_PER_LEAD)] for email in emails}
     reader = stack.consumer("leads.scored")
-    reader.poll_until(lambda seen: any(wanted <= explained_events(v) for _, v, _ in seen), 60)
-    assert any(wanted <= explained_events(v) for v in reader.values("leads.scored")), "profile never complete"
-
+    stack.produce_many("engagement.inbound", "EngagementEvent", [e for events in burst.values() for e in events])
+    # Kill while the burst is being processed, so the changelog's last batches are recent.
+    reader.poll_until(lambda seen: len(seen) >= LEADS + 30, 60)
     stack.services["scoring"].kill()
     stack.restart("scoring")
-    after = engagement(email, "webinar_attended")
-    stack.produce("engagement.inbound", "EngagementEvent", after)
-    everything = wanted | {after["event_id"]}
-    reader.poll_until(lambda seen: any(everything <= explained_events(v) for _, v, _ in seen), 60)
-    assert any(everything <= explained_events(v) for v in reader.values("leads.scored")), (
-        "the restarted worker lost the lead's earlier engagement"
-    )
-    log = stack.services["scoring"].log_path.read_text()
-    assert "ConsistencyError" not in log
+
+    # A demo request always moves the score, so its explanation lists every event the profile holds.
+    finals = {email: engagement(email, "demo_request") for email in emails}
+    stack.produce_many("engagement.inbound", "EngagementEvent", list(finals.values()))
+    final_ids = {e["event_id"] for e in finals.values()}
+
+    def finished(seen: list[Any]) -> bool:
+        return final_ids <= {i for _, v, _ in seen for i in explained_events(v)}
+
+    reader.poll_until(finished, 90)
+    by_final = {i: v for v in reader.values("leads.scored") for i in explained_events(v) & final_ids}
+    assert set(by_final) == final_ids, "some leads were never scored after the restart"
+    for email, final in finals.items():
+        held = explained_events(by_final[final["event_id"]])
+        missing = {e["event_id"] for e in burst[email]} - held
+        assert not missing, f"the restarted worker lost {len(missing)} engagement events of a lead"
+    assert "ConsistencyError" not in stack.services["scoring"].log_path.read_text()
     reader.close()

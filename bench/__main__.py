@@ -1,0 +1,176 @@
+"""`python -m bench [--quick]`: the whole unattended benchmark, written to bench/results/.
+
+Runs the ceiling, each stage alone, the spine end to end, HTTP ingest under wrk and scoring's
+scale-out, then writes latest.json, latest.md and the PNG plots. It stops only what it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import plots, report
+from bench.ceiling import run_ceiling
+from bench.e2e import Spine
+from bench.http_load import run_wrk, wrk_available
+from bench.machine import describe
+from bench.plan import FULL, QUICK, SECTIONS, Plan, scale_backlog
+from bench.procstat import ProcSample
+from bench.scale import run_scale
+from bench.stack import BENCH_MQL_THRESHOLD, RUN_DIR, Infra, Namespace, ensure_infra, scoring_env, stop_infra
+from bench.stages import run_stage, spine_stages
+
+RESULTS = Path(__file__).with_name("results")
+Section = Callable[[Infra, Plan, dict[str, Any]], Any]
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", flush=True)
+
+
+def ceiling(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
+    runs = [asdict(run_ceiling(infra, plan.ceiling_events, seed)) for seed in range(plan.runs)]
+    return report.summarise(runs, ("events_per_second", "cpu_seconds_per_1000"))
+
+
+def stages(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
+    ceiling_rate = results.get("ceiling", {}).get("events_per_second", {}).get("median")
+    summaries = {}
+    for stage in spine_stages(scoring_env()):
+        runs = [asdict(run_stage(infra, stage, plan.events_for(stage.name), 100 + seed)) for seed in range(plan.runs)]
+        summary = report.summarise(runs, ("events_per_second", "cpu_seconds_per_1000", "peak_rss_mib"))
+        summaries[stage.name] = report.with_ratio(summary, ceiling_rate)
+        say(f"  {stage.name}: {summary['events_per_second']['median']:,.0f} events/s")
+    return summaries
+
+
+def end_to_end(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
+    spine = Spine.start(infra, scoring_env())
+    try:
+        before = {s.name: s.sample() for s in spine.services}
+        loads = []
+        for offered in plan.loads:
+            runs = [asdict(spine.run(offered, plan.load_seconds, plan.drain_seconds)) for _ in range(plan.runs)]
+            loads.append(report.summarise_load(runs))
+            say(f"  {offered} leads/s: p99 {loads[-1]['p99_ms']['median']:,.0f} ms, drained {loads[-1]['drained']}")
+            if not loads[-1]["drained"]:
+                break
+        after = {s.name: s.sample() for s in spine.services}
+    finally:
+        spine.close()
+    return report.summarise_end_to_end(loads, plan.loads) | {"rss_mib": _rss_growth(before, after)}
+
+
+def _rss_growth(before: dict[str, ProcSample], after: dict[str, ProcSample]) -> dict[str, dict[str, float]]:
+    return {name: {"start": before[name].rss_mib, "end": after[name].rss_mib} for name in before}
+
+
+def http(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
+    if not wrk_available():
+        raise RuntimeError("wrk is not installed (Debian: apt-get install -y wrk)")
+    # The per-key limiter stays on (its Redis call is part of a request's cost) but never refuses.
+    namespace = Namespace(infra, "http", {"INGEST_RATE_LIMIT_PER_SECOND": "100000000"})
+    try:
+        ingest = namespace.start("ingest")
+        modes = {}
+        for mode, batch in (("single", 1), ("batch_100", 100)):
+            runs = [
+                asdict(run_wrk(ingest, batch, plan.http_seconds, plan.http_connections, f"{mode}{i}{time.time_ns()}"))
+                for i in range(plan.runs)
+            ]
+            modes[mode] = report.summarise(
+                runs, ("requests_per_second", "leads_per_second", "p50_ms", "p90_ms", "p99_ms")
+            )
+    finally:
+        namespace.close()
+    return modes
+
+
+def scale(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
+    measured = results.get("stages", {}).get("scoring", {}).get("events_per_second", {}).get("median", 500.0)
+    stage = spine_stages(scoring_env())[1]
+    count = scale_backlog(measured, plan)
+    runs = [
+        asdict(run_scale(infra, stage, count, 200 + seed, plan.scale_one_worker_seconds)) for seed in range(plan.runs)
+    ]
+    fields = ("one_worker_per_second", "two_workers_per_second", "rebalance_seconds", "stall_seconds")
+    return report.summarise(runs, fields) | {"backlog": count}
+
+
+SECTION_RUNNERS: dict[str, Section] = {
+    "ceiling": ceiling,
+    "stages": stages,
+    "end_to_end": end_to_end,
+    "http": http,
+    "scale": scale,
+}
+
+
+def run(plan: Plan, sections: list[str], out: Path) -> int:
+    started = time.monotonic()
+    shutil.rmtree(RUN_DIR / "runs", ignore_errors=True)
+    infra = ensure_infra()
+    results: dict[str, Any] = {
+        "plan": plan.name,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "runs": plan.runs,
+        "machine": describe(infra.bootstrap),
+        "settings": asdict(plan) | {"scoring_mql_threshold": BENCH_MQL_THRESHOLD},
+        "errors": {},
+    }
+    try:
+        for name in sections:
+            _run_section(name, infra, plan, results)
+    finally:
+        stop_infra(infra)
+    results["targets"] = report.evaluate_targets(results)
+    results["duration_seconds"] = round(time.monotonic() - started, 1)
+    write(results, out)
+    say(f"done in {results['duration_seconds']:.0f} s; results in {out}")
+    return 1 if results["errors"] else 0
+
+
+def _run_section(name: str, infra: Infra, plan: Plan, results: dict[str, Any]) -> None:
+    say(f"{name} ...")
+    began = time.monotonic()
+    try:
+        results[name] = SECTION_RUNNERS[name](infra, plan, results)
+    except Exception as exc:  # one broken section must not lose the others' figures
+        traceback.print_exc()
+        results["errors"][name] = f"{type(exc).__name__}: {exc}"
+    say(f"{name} took {time.monotonic() - began:.0f} s")
+
+
+def write(results: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (out / "latest.md").write_text(report.render_markdown(results))
+    if "end_to_end" in results:
+        plots.latency_plot(results["end_to_end"], out / "latency.png")
+        plots.throughput_plot(results, out / "throughput.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run (one run each, small loads)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go")
+    args = parser.parse_args(argv)
+    sections = [s for s in args.sections.split(",") if s]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {sorted(unknown)}")
+    return run(QUICK if args.quick else FULL, sections, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""How much the bench does: runs per figure, backlog sizes, offered loads, durations.
+
+Pure: two fixed plans, sized so the full run takes about 8-10 minutes on 2 cores and --quick under 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SECTIONS = ("ceiling", "stages", "end_to_end", "http", "scale")
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    runs: int
+    ceiling_events: int
+    stage_events: tuple[tuple[str, int], ...]
+    loads: tuple[int, ...]
+    load_seconds: float
+    drain_seconds: float
+    http_seconds: int
+    http_connections: int
+    scale_one_worker_seconds: float
+    scale_backlog_seconds: float
+
+    def events_for(self, stage: str) -> int:
+        return dict(self.stage_events)[stage]
+
+
+FULL = Plan(
+    name="full",
+    runs=3,
+    ceiling_events=20_000,
+    stage_events=(("ingest", 3000), ("scoring", 3000), ("routing", 1500)),
+    loads=(100, 200, 500, 1000),
+    load_seconds=10,
+    drain_seconds=20,
+    http_seconds=5,
+    http_connections=8,
+    scale_one_worker_seconds=6,
+    scale_backlog_seconds=30,
+)
+
+QUICK = Plan(
+    name="quick",
+    runs=1,
+    ceiling_events=5000,
+    stage_events=(("ingest", 1000), ("scoring", 1000), ("routing", 500)),
+    loads=(100, 300),
+    load_seconds=4,
+    drain_seconds=10,
+    http_seconds=3,
+    http_connections=8,
+    scale_one_worker_seconds=3,
+    scale_backlog_seconds=15,
+)
+
+
+def scale_backlog(events_per_second: float, plan: Plan) -> int:
+    """Enough records for one worker, the rebalance and two workers: sized from scoring's measured rate."""
+    return max(2000, int(events_per_second * plan.scale_backlog_seconds))

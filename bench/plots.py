@@ -1,0 +1,66 @@
+"""PNG plots of the results: latency distribution per offered load, achieved vs offered throughput.
+
+Reads the results document only; draws on matplotlib Figures directly (no pyplot, no display).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from bench.report import E2E_TARGET_P99_MS
+
+
+def latency_plot(e2e: Mapping[str, Any], path: Path) -> None:
+    """One empirical CDF of produce → leads.assigned latency per offered load, on a log axis."""
+    figure = Figure(figsize=(8, 4.5), dpi=110)
+    axes = figure.subplots()
+    for load in e2e["loads"]:
+        samples = sorted(load["latencies_ms"])
+        if not samples:
+            continue
+        shares = [(i + 1) / len(samples) for i in range(len(samples))]
+        axes.step(samples, shares, where="post", label=f"{load['offered']:,} leads/s offered")
+    axes.axvline(E2E_TARGET_P99_MS, color="green", linestyle="--", linewidth=1, label="target p99 (100 ms)")
+    axes.axvline(1000, color="red", linestyle=":", linewidth=1, label="saturation (1 s)")
+    axes.axhline(0.99, color="grey", linewidth=0.5)
+    axes.set_xscale("log")
+    axes.set_xlabel("produce → leads.assigned (ms, log scale)")
+    axes.set_ylabel("share of assigned leads")
+    axes.set_title("End-to-end latency distribution per offered load")
+    axes.legend(loc="lower right", fontsize=8)
+    axes.grid(True, which="both", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+
+
+def throughput_plot(results: Mapping[str, Any], path: Path) -> None:
+    """Achieved leads/s (median, min-max bars) against offered, with the ideal line and stage rates."""
+    loads = results["end_to_end"]["loads"]
+    offered = [load["offered"] for load in loads]
+    achieved = [load["achieved_per_second"] for load in loads]
+    medians = [a["median"] for a in achieved]
+    errors = [
+        [m - a["min"] for m, a in zip(medians, achieved, strict=True)],
+        [a["max"] - m for m, a in zip(medians, achieved, strict=True)],
+    ]
+    figure = Figure(figsize=(8, 4.5), dpi=110)
+    axes = figure.subplots()
+    top = max([*offered, *medians, 1])
+    axes.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1, label="achieved = offered")
+    axes.errorbar(offered, medians, yerr=errors, marker="o", capsize=4, label="spine (ingest → scoring → routing)")
+    for name, stage in results.get("stages", {}).items():
+        rate = stage["events_per_second"]["median"]
+        if rate <= top * 1.5:
+            axes.axhline(rate, linestyle=":", linewidth=1, color="C3" if name == "routing" else "C2")
+            axes.annotate(f"{name} alone: {rate:,.0f}/s", (offered[0], rate), fontsize=8, va="bottom")
+    axes.set_xlabel("offered leads/s (Kafka leads.inbound)")
+    axes.set_ylabel("achieved leads/s")
+    axes.set_title("Throughput vs offered load")
+    axes.legend(loc="upper left", fontsize=8)
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)

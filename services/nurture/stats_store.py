@@ -1,0 +1,73 @@
+"""Redis adapter for A/B counts: one hash of counters per sequence, and which email a message id
+(or, failing that, a lead's latest email) was, so engagement counts against the right variant.
+
+Every call goes through shared.redis_client.timed, so an outage is a TransientFailure (retried).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis.asyncio as redis
+
+from services.nurture.stats import counter_field
+from shared.metrics import ServiceMetrics
+from shared.redis_client import timed
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    """Which sequence, step and variant an email was (what engagement with it is counted against)."""
+
+    sequence_id: str
+    step_id: str
+    variant: str
+    message_id: str
+
+    def encode(self) -> str:
+        return "\x1f".join((self.sequence_id, self.step_id, self.variant, self.message_id))
+
+    @classmethod
+    def decode(cls, raw: str) -> SentEmail:
+        sequence_id, step_id, variant, message_id = raw.split("\x1f")
+        return cls(sequence_id, step_id, variant, message_id)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class StatsStore:
+    """Counters per sequence/step/variant; each email's engagement is counted once per kind."""
+
+    def __init__(self, client: redis.Redis, key: Callable[..., str], metrics: ServiceMetrics, ttl: int) -> None:
+        self._client, self._key, self._metrics, self._ttl = client, key, metrics, ttl
+
+    async def record_sent(self, lead_id: str, email: SentEmail) -> None:
+        """Count the send and remember the email by message id and as the lead's latest."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hincrby(self._key("stats", email.sequence_id), counter_field(email.step_id, email.variant, "sends"))
+        pipe.set(self._key("message", email.message_id), email.encode(), ex=self._ttl)
+        pipe.set(self._key("last-message", lead_id), email.encode(), ex=self._ttl)
+        await timed(self._metrics, pipe.execute())
+
+    async def email_for(self, lead_id: str, message_id: str | None) -> SentEmail | None:
+        """The email an engagement is about: by its message id, else the lead's latest email."""
+        key = self._key("message", message_id) if message_id else self._key("last-message", lead_id)
+        raw = await timed(self._metrics, self._client.get(key))
+        return None if raw is None else SentEmail.decode(_text(raw))
+
+    async def count_engagement(self, email: SentEmail, metric: str) -> bool:
+        """Count `metric` (opens, clicks, replies) for the email once; False when already counted."""
+        first = self._key("engaged", metric, email.message_id)
+        if not await timed(self._metrics, self._client.set(first, "1", nx=True, ex=self._ttl)):
+            return False
+        field = counter_field(email.step_id, email.variant, metric)
+        await timed(self._metrics, self._client.hincrby(self._key("stats", email.sequence_id), field))
+        return True
+
+    async def counts(self, sequence_id: str) -> dict[str, int]:
+        """Every counter of the sequence, by counter_field."""
+        raw = await timed(self._metrics, self._client.hgetall(self._key("stats", sequence_id)))
+        return {_text(name): int(value) for name, value in raw.items()}
