@@ -54,7 +54,7 @@ def throughput_plot(results: Mapping[str, Any], path: Path) -> None:
     axes.errorbar(offered, medians, yerr=errors, marker="o", capsize=4, label="spine (ingest → scoring → routing)")
     for name, stage in results.get("stages", {}).items():
         rate = stage["events_per_second"]["median"]
-        if rate <= top * 1.5:
+        if rate <= top * 2:
             axes.axhline(rate, linestyle=":", linewidth=1, color="C3" if name == "routing" else "C2")
             axes.annotate(f"{name} alone: {rate:,.0f}/s", (offered[0], rate), fontsize=8, va="bottom")
     axes.set_xlabel("offered leads/s (Kafka leads.inbound)")

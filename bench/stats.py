@@ -41,6 +41,8 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = (len(ordered) - 1) * q / 100
     low, high = math.floor(rank), math.ceil(rank)
+    if low == high:
+        return ordered[low]  # exact rank: no interpolation (keeps an infinite sample infinite, not NaN)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 

@@ -83,6 +83,13 @@ def _deals() -> tuple[TopicSpec, ...]:
     )
 
 
+def _privacy() -> tuple[TopicSpec, ...]:
+    return (
+        TopicSpec("subjects.erasure_requested", "SubjectErasureRequested", "lead_id", doc="Erase a person everywhere."),
+        TopicSpec("subjects.erased", "SubjectErased", "lead_id", doc="What each service erased (audit)."),
+    )
+
+
 def _dead_letters() -> tuple[TopicSpec, ...]:
     return tuple(
         TopicSpec(dlq_name(service), None, "original key", 3, doc=f"Records {service} could not process.")
@@ -94,7 +101,7 @@ def dlq_name(service: str) -> str:
     return f"dlq.{service}"
 
 
-TOPICS: tuple[TopicSpec, ...] = _spine() + _nurture() + _deals() + _dead_letters()
+TOPICS: tuple[TopicSpec, ...] = _spine() + _nurture() + _deals() + _privacy() + _dead_letters()
 _BY_NAME = {spec.name: spec for spec in TOPICS}
 
 

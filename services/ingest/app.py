@@ -5,6 +5,8 @@ Decode -> validate -> claim the event_id in Redis -> produce -> confirm the clai
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +18,12 @@ from services.ingest.validation import ValidationFailed, validate_engagement, va
 from shared.dead_letters import RecordMeta
 from shared.errors import InvalidRecord
 from shared.health import install_health
+from shared.http_api import HttpApi
 from shared.runtime import ServiceRuntime, runtime_for
+
+
+class ErasedSubject(Exception):
+    """The email belongs to an erased person and the submission carries no fresh consent."""
 
 
 @dataclass(frozen=True)
@@ -33,12 +40,21 @@ class Ingest:
         self.config = config
         self.identity = IdentityStore(runtime.redis, runtime.redis_key(), runtime.metrics, config.dedupe_ttl_seconds)
         metrics = runtime.metrics
+        self.http = HttpApi(metrics, config.api_keys)
         self.leads_total = metrics.counter("leads_total", "Leads captured.", ("source",))
         self.rejected_total = metrics.counter("rejected_total", "Submissions rejected.", ("reason",))
         self.duplicates_total = metrics.counter("duplicates_total", "Re-sent event_ids answered from the dedupe keys.")
 
     async def capture_lead(self, lead: dict[str, Any], *, wait: bool) -> Outcome:
-        """Capture a validated lead once per event_id; a duplicate returns the first lead_id."""
+        """Capture a validated lead once per event_id; a duplicate returns the first lead_id.
+
+        An erased person comes back only with fresh marketing consent (as a new lead).
+        """
+        if await self.identity.erased(lead["email"]):
+            if not lead["marketing_consent"]:
+                self.rejected_total.labels("erased_subject").inc()
+                raise ErasedSubject("this person was erased; resubmit with marketing_consent to bring them back")
+            await self.identity.clear_erased(lead["email"])
         claim = await self.identity.claim(lead["event_id"], lead["email"])
         if claim.duplicate:
             self.duplicates_total.inc()
@@ -53,6 +69,9 @@ class Ingest:
         """Capture an engagement event once per event_id, resolving its lead from the email."""
         lead_id = engagement["lead_id"]
         if lead_id is None:
+            if await self.identity.erased(engagement["email"]):
+                self.rejected_total.labels("erased_subject").inc()
+                raise ErasedSubject("engagement for an erased person")
             lead_id, _created = await self.identity.resolve(engagement["email"])
         claim = await self.identity.claim_event(engagement["event_id"], lead_id)
         if claim.duplicate:
@@ -82,17 +101,32 @@ def build(runtime: ServiceRuntime, config: IngestConfig) -> Ingest:
 
     ingest = Ingest(runtime, config)
 
+    from services.ingest.erasure import install_erasure
+
     async def on_lead(value: dict[str, Any], meta: RecordMeta) -> None:
-        await ingest.capture_lead(_validated(ingest, validate_lead, value), wait=False)
+        with suppress_erased(ingest):
+            await ingest.capture_lead(_validated(ingest, validate_lead, value), wait=False)
 
     async def on_engagement(value: dict[str, Any], meta: RecordMeta) -> None:
-        await ingest.capture_engagement(_validated(ingest, validate_engagement, value), wait=False)
+        with suppress_erased(ingest):
+            await ingest.capture_engagement(_validated(ingest, validate_engagement, value), wait=False)
 
     runtime.consume("leads.inbound", on_lead)
     runtime.consume("engagement.inbound", on_engagement)
     install_http_api(ingest)
+    install_erasure(ingest)
     install_health(runtime)
     return ingest
+
+
+@contextlib.contextmanager
+def suppress_erased(ingest: Ingest) -> Iterator[None]:
+    """On Kafka, a record for an erased person is dropped on purpose: counted and logged, not
+    dead-lettered (the DLQ would keep the very data that was erased)."""
+    try:
+        yield
+    except ErasedSubject:
+        ingest.runtime.log.info("erased_subject_refused")
 
 
 def _validated(ingest: Ingest, validate: Any, value: dict[str, Any]) -> dict[str, Any]:

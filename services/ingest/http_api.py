@@ -14,7 +14,7 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
-from services.ingest.app import Ingest, Outcome
+from services.ingest.app import ErasedSubject, Ingest, Outcome
 from services.ingest.openapi import openapi_document
 from services.ingest.validation import ValidationFailed, validate_engagement, validate_lead
 from services.ingest.webhooks import TOLERANCE_SECONDS, WebhookError, verify_webhook
@@ -65,7 +65,10 @@ class Submission:
         refused = sorted({v["source"] for v in validated if key and "source" in v and not key.allows(v["source"])})
         if refused:
             raise HttpError(403, f"this API key may not submit leads from source {', '.join(refused)}")
-        outcomes = [await self.capture(item) for item in validated]
+        try:
+            outcomes = [await self.capture(item) for item in validated]
+        except ErasedSubject as exc:
+            raise HttpError(409, str(exc)) from exc
         answers = [
             {"lead_id": o.lead_id, "event_id": v["event_id"], "duplicate": o.duplicate}
             for o, v in zip(outcomes, validated, strict=True)
@@ -94,7 +97,7 @@ class Submission:
 def install_http_api(ingest: Ingest) -> None:
     app = ingest.runtime.app
     runtime = ingest.runtime
-    api = HttpApi(runtime.metrics, ingest.config.api_keys)
+    api = ingest.http
     limiter = RateLimiter(
         runtime.redis, runtime.redis_key("ratelimit", ""), ingest.config.rate_limit_per_second, runtime.metrics
     )

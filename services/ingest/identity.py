@@ -8,6 +8,7 @@ the pending claim expires and the upstream retry goes through.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 
@@ -76,7 +77,11 @@ class IdentityStore:
         return f"{self._prefix}event:{event_id}"
 
     def _identity_key(self, email: str) -> str:
-        return f"{self._prefix}identity:{email}"
+        # Keyed by the email's digest: Redis never holds the address itself.
+        return f"{self._prefix}identity:{email_sha256(email)}"
+
+    def _erased_key(self, digest: str) -> str:
+        return f"{self._prefix}erased:{digest}"
 
     async def claim(self, event_id: str, email: str) -> Claim:
         """Claim `event_id` for the lead with `email`; duplicate=True when it was claimed before."""
@@ -108,10 +113,34 @@ class IdentityStore:
         key = f"{self._prefix}webhook:{webhook_id}"
         return bool(await timed(self._metrics, self._client.set(key, b"1", nx=True, ex=ttl_seconds)))
 
+    async def erase(self, digest: str) -> list[str]:
+        """Forget the email with this digest and remember that it was erased; what was removed."""
+        pipe = self._client.pipeline(transaction=True)
+        pipe.delete(f"{self._prefix}identity:{digest}")
+        pipe.set(self._erased_key(digest), b"1")
+        deleted, _ = await timed(self._metrics, pipe.execute())
+        return ["redis:identity"] if deleted else []
+
+    async def erased(self, email: str) -> bool:
+        return bool(await timed(self._metrics, self._client.exists(self._erased_key(email_sha256(email)))))
+
+    async def clear_erased(self, email: str) -> None:
+        """A fresh submission with consent brings the person back as a new lead."""
+        await timed(self._metrics, self._client.delete(self._erased_key(email_sha256(email))))
+
+    async def lookup(self, email: str) -> str | None:
+        """The lead_id for `email`, without creating one."""
+        lead = await timed(self._metrics, self._client.get(self._identity_key(email)))
+        return None if lead is None else _text(lead)
+
     async def resolve(self, email: str) -> tuple[str, bool]:
         """The lead_id for `email`, created when unknown; (lead_id, created)."""
         lead, new = await timed(self._metrics, self._resolve(keys=[self._identity_key(email)], args=[new_lead_id()]))
         return _text(lead), bool(new)
+
+
+def email_sha256(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()
 
 
 def new_lead_id() -> str:

@@ -71,6 +71,26 @@ def _webhook(summary: str, schema_ref: str) -> dict[str, Any]:
     return operation
 
 
+def _erase() -> dict[str, Any]:
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    body = {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}}
+    accepted = {"type": "object", "properties": {"lead_id": {"type": "string"}, "event_id": {"type": "string"}}}
+    return {
+        "summary": "Erase a person everywhere (GDPR Article 17); subjects.erased reports what each service removed",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "202": {"description": "Erasure requested", "content": {"application/json": {"schema": accepted}}},
+            "400": {"description": "Malformed JSON"} | error,
+            "401": {"description": "Missing or invalid API key"} | error,
+            "404": {"description": "No lead with this email"} | error,
+            "413": {"description": "Body over 1 MiB"} | error,
+            "422": {"description": "No valid email"} | error,
+            "503": {"description": "Temporarily unavailable; retry after Retry-After seconds"} | error,
+        },
+    }
+
+
 def _post(summary: str, schema_ref: str) -> dict[str, Any]:
     body = {
         "oneOf": [
@@ -91,6 +111,7 @@ def _post(summary: str, schema_ref: str) -> dict[str, Any]:
             "400": {"description": "Malformed JSON"} | error,
             "401": {"description": "Missing or invalid API key"} | error,
             "403": {"description": "The API key may not submit this lead source"} | error,
+            "409": {"description": "The person was erased; resubmit with marketing_consent"} | error,
             "429": {"description": "Over the key's requests per second; retry after Retry-After seconds"} | error,
             "413": {"description": "Body over 1 MiB"} | error,
             "422": {"description": "Invalid fields"} | error,
@@ -127,6 +148,7 @@ def openapi_document() -> dict[str, Any]:
             "/v1/webhooks/engagement": {
                 "post": _webhook("Submit engagement as a signed webhook", "#/components/schemas/EngagementEvent")
             },
+            "/v1/subjects/erase": {"post": _erase()},
             "/v1/engagement": {"post": _post("Submit engagement events", "#/components/schemas/EngagementEvent")},
         },
         "components": {

@@ -136,7 +136,8 @@ def build(runtime: ServiceRuntime, config: NurtureConfig) -> Nurture:
     from services.nurture.http_api import install_http_api
     from services.nurture.scheduler import install_scheduler
 
-    nurture = Nurture(runtime, config, load_configured(config))
+    config, sequences = load_configured(config)
+    nurture = Nurture(runtime, config, sequences)
     commands = Commands(nurture)
     runtime.consume("leads.captured", nurture.on_captured)
     runtime.consume("leads.assigned", nurture.on_assigned)

@@ -9,7 +9,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -39,6 +39,13 @@ def _spans(env: Mapping[str, str], name: str, default: str) -> tuple[timedelta, 
     return tuple(parse_span(item) for item in env_list({"s": env.get(name, default)}, "s"))
 
 
+# The features that follow a sequence only when there is one: setting -> environment variable.
+_OPTIONAL_SEQUENCES = {
+    "reengage_sequence": "NURTURE_REENGAGE_SEQUENCE",
+    "onboarding_sequence": "NURTURE_ONBOARDING_SEQUENCE",
+}
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     """The relay: STARTTLS and AUTH only when configured (the local sink needs neither)."""
@@ -61,9 +68,10 @@ class NurtureConfig:
     sequences_dir: Path = SHIPPED
     rep_sequence: str = "mql-follow-up"
     marketing_sequence: str = "new-inbound-lead"
-    # An empty sequence id switches the feature off.
+    # An empty sequence id switches the feature off; so does a default id the sequences lack.
     reengage_sequence: str = "re-engagement"
     onboarding_sequence: str = "onboarding"
+    explicit_sequences: frozenset[str] = frozenset()
     reengage_after: timedelta = timedelta(days=30)
     mql_threshold: int = 60
     sender_name: str = "Salesflow"
@@ -108,6 +116,9 @@ class NurtureConfig:
             marketing_sequence=env_str(env, "NURTURE_MARKETING_SEQUENCE", "new-inbound-lead"),
             reengage_sequence=env.get("NURTURE_REENGAGE_SEQUENCE", "re-engagement").strip(),
             onboarding_sequence=env.get("NURTURE_ONBOARDING_SEQUENCE", "onboarding").strip(),
+            explicit_sequences=frozenset(
+                name for name, variable in _OPTIONAL_SEQUENCES.items() if env.get(variable, "").strip()
+            ),
             # Fractions of a day are allowed so that tests and demos need not wait a month.
             reengage_after=timedelta(days=env_float(env, "NURTURE_REENGAGE_AFTER_DAYS", 30.0)),
             mql_threshold=env_int(env, "NURTURE_MQL_THRESHOLD", 60),
@@ -129,11 +140,22 @@ class NurtureConfig:
         )
 
 
-def load_configured(config: NurtureConfig) -> dict[str, Sequence]:
-    """The configured sequences; fails at start when a setting names a sequence that is not there."""
+def _optional_sequence(config: NurtureConfig, name: str, loaded: Mapping[str, Sequence]) -> str:
+    sequence_id: str = getattr(config, name)
+    if not sequence_id or sequence_id in loaded:
+        return sequence_id
+    if name in config.explicit_sequences:
+        raise ValueError(f"sequence {sequence_id!r} is not in {config.sequences_dir}")
+    return ""
+
+
+def load_configured(config: NurtureConfig) -> tuple[NurtureConfig, dict[str, Sequence]]:
+    """The configured sequences, and the config with features whose default sequence is absent
+    switched off. Fails at start when a setting that was given names a sequence that is not there."""
     loaded = with_holidays(load_sequences(config.sequences_dir.glob("*.yaml")), config.holidays)
-    needed = (config.rep_sequence, config.marketing_sequence, config.reengage_sequence, config.onboarding_sequence)
-    for sequence_id in filter(None, needed):
+    for sequence_id in (config.rep_sequence, config.marketing_sequence):
         if sequence_id not in loaded:
             raise ValueError(f"sequence {sequence_id!r} is not in {config.sequences_dir}")
-    return loaded
+    reengage = _optional_sequence(config, "reengage_sequence", loaded)
+    onboarding = _optional_sequence(config, "onboarding_sequence", loaded)
+    return replace(config, reengage_sequence=reengage, onboarding_sequence=onboarding), loaded

@@ -77,9 +77,28 @@ class Scoring:
             qualified=decision.emit_qualified,
         )
 
+    async def on_erasure(self, request: dict[str, Any], meta: RecordMeta) -> None:
+        """Forget the lead's profile: the table's delete writes a tombstone to the changelog."""
+        lead_id = request["lead_id"]
+        removed = []
+        if self.profiles.get(lead_id) is not None:
+            del self.profiles[lead_id]
+            removed.append("table:lead-profiles")
+        erased = {
+            "event_id": f"{request['event_id']}:scoring",
+            "occurred_at": datetime.now(UTC),
+            "lead_id": lead_id,
+            "request_event_id": request["event_id"],
+            "service": "scoring",
+            "removed": removed,
+        }
+        await self.runtime.send("subjects.erased", lead_id, ("SubjectErased", erased))
+        self.runtime.log.info("subject_erased", lead_id=lead_id, removed=removed)
+
 
 def build(runtime: ServiceRuntime, config: ScoringConfig) -> Scoring:
     scoring = Scoring(runtime, config, load_rules(config.rules_path))
+    runtime.consume("subjects.erasure_requested", scoring.on_erasure)
     runtime.consume("leads.captured", scoring.on_captured, LeadCaptured)
     runtime.consume("engagement.captured", scoring.on_engagement, EngagementEvent)
     install_health(runtime)

@@ -83,7 +83,8 @@ def test_services_reconnect_and_process_after_a_broker_restart(
     broker: PrivateBroker, tmp_path: Path, record: Record
 ) -> None:
     """Kill and restart the broker: with topics re-created, the running services take new leads again."""
-    infra = Infra(  # the harness's Infra, pointed at the private brokerf"127.0.0.1:{broker.port}", os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    infra = Infra(f"127.0.0.1:{broker.port}", redis_url)
     stack = spine_stack(infra, tmp_path)
     stack.extra_env["SALESFLOW_LOCAL_BROKER"] = "true"
     try:
@@ -100,7 +101,8 @@ def test_services_reconnect_and_process_after_a_broker_restart(
         broker.stop()
         time.sleep(5)
         broker.start()
-        create_topics(AdminClient(infra.kafka.confluent_config()), TOPICS, prefix=stack.prefix)
+        admin_config: dict[str, str | int | float | bool] = {**infra.kafka.confluent_config()}
+        create_topics(AdminClient(admin_config), TOPICS, prefix=stack.prefix)
         stack.produce("reps.roster", "RepProfile", rep("r0"), key="r0")
         wait_ready_again(stack, 120)
 

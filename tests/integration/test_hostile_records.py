@@ -23,7 +23,6 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from shared.avro_codec import SINGLE_OBJECT_MAGIC, AvroSchema
-from tests.faults.pipeline import header_map
 from tests.integration.harness import Infra, Stack
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "avro"
@@ -91,6 +90,11 @@ def dead_letter(stack: Stack, topic: str, key: bytes, seconds: float = 20) -> di
     finally:
         consumer.close()
     raise AssertionError(f"no dead letter keyed {key!r} on {topic}")
+
+
+def header_map(headers: Any) -> dict[str, bytes]:
+    pairs: list[tuple[str, Any]] = list(headers or [])
+    return {name: value if isinstance(value, bytes) else str(value or "").encode() for name, value in pairs}
 
 
 def produce_raw(stack: Stack, topic: str, data: bytes) -> bytes:

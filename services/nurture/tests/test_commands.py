@@ -113,7 +113,18 @@ def test_spans_and_new_settings_parse() -> None:
 
 
 def test_a_setting_naming_a_missing_sequence_fails_at_start(tmp_path: Path) -> None:
-    """The shipped sequences satisfy the defaults; an unknown onboarding sequence stops the start."""
-    assert "onboarding" in load_configured(NurtureConfig.from_env({}))
+    """The shipped sequences satisfy the defaults; an unknown onboarding sequence given stops the start."""
+    config, sequences = load_configured(NurtureConfig.from_env({}))
+    assert config.onboarding_sequence == "onboarding" and "onboarding" in sequences
     with pytest.raises(ValueError, match="welcome-aboard"):
         load_configured(NurtureConfig.from_env({"NURTURE_ONBOARDING_SEQUENCE": "welcome-aboard"}))
+
+
+def test_a_default_sequence_that_is_absent_switches_its_feature_off(tmp_path: Path) -> None:
+    """A sequences folder without re-engagement and onboarding runs with both features off."""
+    shipped = NurtureConfig.from_env({}).sequences_dir
+    for name in ("mql-follow-up", "new-inbound-lead"):
+        (tmp_path / f"{name}.yaml").write_text((shipped / f"{name}.yaml").read_text())
+    config, sequences = load_configured(NurtureConfig.from_env({"NURTURE_SEQUENCES_DIR": str(tmp_path)}))
+    assert sorted(sequences) == ["mql-follow-up", "new-inbound-lead"]
+    assert config.reengage_sequence == "" and config.onboarding_sequence == ""
