@@ -43,10 +43,26 @@ test: install tools ## unit, integration and deploy tests against a real broker 
 	@export SALESFLOW_RUN_DIR=$(TEST_RUN_DIR); \
 	$(PY) -m tools.devstack up --infra-only && \
 	trap '$(PY) -m tools.devstack down' EXIT; \
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -m 'not faults'
+
+bench: install ## throughput and latency benchmarks on the local stack (not part of test); see docs/performance.md
+	@$(PY) -m bench
+
+chaos: install tools ## fault scenarios (kills, broker and Redis outages, SMTP failures) with a reconciliation table
+	@export SALESFLOW_RUN_DIR=$(TEST_RUN_DIR); \
+	$(PY) -m tools.devstack up --infra-only && \
+	trap '$(PY) -m tools.devstack down' EXIT; \
+	$(PY) -m pytest -q -p no:cacheprovider -m faults tests/faults
+
+audit: install ## known vulnerabilities in the locked dependencies (pip-audit; needs PyPI's advisory API)
+	@$(VENV)/bin/pip-audit -r requirements.lock --progress-spinner off
+
+images: ## build every service image (needs a Docker engine)
+	@for s in ingest scoring routing nurture opportunity proposal analytics; do \
+	  docker build -f services/$$s/Dockerfile -t salesflow/$$s:dev . || exit 1; done
 
 unit: install ## the pure tests only (no broker, no Redis)
-	@$(PY) -m pytest -q -m 'not integration and not deploy'
+	@$(PY) -m pytest -q -p no:cacheprovider -m 'not integration and not deploy and not faults'
 
 lint: install ## ruff, mypy --strict and the import contracts
 	@$(PY) -m ruff check .
@@ -61,4 +77,4 @@ format: install ## apply ruff's formatting and safe fixes
 clean: dev-down ## remove local state (.local) and caches
 	@rm -rf .local .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install tools dev-up dev-down status mail run test unit lint format clean
+.PHONY: help install tools dev-up dev-down status mail run test bench chaos audit images unit lint format clean

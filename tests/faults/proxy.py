@@ -102,6 +102,8 @@ class FaultProxy:
         if self._server is not None:
             self._server.close()
         await self._close_all()
+        for task in asyncio.all_tasks() - {asyncio.current_task()}:
+            task.cancel()
 
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.connections_total += 1
