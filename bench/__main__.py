@@ -59,8 +59,7 @@ def end_to_end(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, A
         before = {s.name: s.sample() for s in spine.services}
         loads = []
         for offered in plan.loads:
-            runs = [asdict(spine.run(offered, plan.load_seconds, plan.drain_seconds)) for _ in range(plan.runs)]
-            loads.append(report.summarise_load(runs))
+            loads.append(report.summarise_load(_load_runs(spine, offered, plan)))
             say(f"  {offered} leads/s: p99 {loads[-1]['p99_ms']['median']:,.0f} ms, drained {loads[-1]['drained']}")
             if not loads[-1]["drained"]:
                 break
@@ -68,6 +67,14 @@ def end_to_end(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, A
     finally:
         spine.close()
     return report.summarise_end_to_end(loads, plan.loads) | {"rss_mib": _rss_growth(before, after)}
+
+
+def _load_runs(spine: Spine, offered: int, plan: Plan) -> list[dict[str, Any]]:
+    """Up to plan.runs runs at one load; a run that did not drain ends the load (the next would queue)."""
+    runs: list[dict[str, Any]] = []
+    while len(runs) < plan.runs and (not runs or runs[-1]["drained"]):
+        runs.append(asdict(spine.run(offered, plan.load_seconds, plan.drain_seconds)))
+    return runs
 
 
 def _rss_growth(before: dict[str, ProcSample], after: dict[str, ProcSample]) -> dict[str, dict[str, float]]:

@@ -95,11 +95,15 @@ class Spine:
     @classmethod
     def start(cls, infra: Infra, scoring_env: dict[str, str]) -> Spine:
         namespace = Namespace(infra, "e2e", dict(scoring_env))
-        namespace.seed_roster()
-        for name in SPINE:
-            namespace.start(name, wait=False)
-        for service in namespace.services:
-            service.wait_ready()
+        try:
+            namespace.seed_roster()
+            for name in SPINE:
+                namespace.start(name, wait=False)
+            for service in namespace.services:
+                service.wait_ready()
+        except BaseException:
+            namespace.close()  # a service that never got ready must not outlive the bench
+            raise
         arrivals = Arrivals(create_codec(), namespace.prefix)
         topics = [namespace.topic(t) for t in OUTPUTS]
         return cls(infra, namespace, arrivals, TopicCounter(infra, topics, arrivals.on_message))

@@ -52,11 +52,10 @@ def throughput_plot(results: Mapping[str, Any], path: Path) -> None:
     top = max([*offered, *medians, 1])
     axes.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1, label="achieved = offered")
     axes.errorbar(offered, medians, yerr=errors, marker="o", capsize=4, label="spine (ingest → scoring → routing)")
-    for name, stage in results.get("stages", {}).items():
+    for colour, (name, stage) in enumerate(results.get("stages", {}).items(), start=1):
         rate = stage["events_per_second"]["median"]
         if rate <= top * 2:
-            axes.axhline(rate, linestyle=":", linewidth=1, color="C3" if name == "routing" else "C2")
-            axes.annotate(f"{name} alone: {rate:,.0f}/s", (offered[0], rate), fontsize=8, va="bottom")
+            axes.axhline(rate, linestyle=":", linewidth=1.2, color=f"C{colour}", label=f"{name} alone: {rate:,.0f}/s")
     axes.set_xlabel("offered leads/s (Kafka leads.inbound)")
     axes.set_ylabel("achieved leads/s")
     axes.set_title("Throughput vs offered load")

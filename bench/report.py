@@ -187,6 +187,9 @@ def _e2e_table(results: Mapping[str, Any]) -> list[str]:
         f"Saturation (p99 > 1 s or backlog not drained): "
         f"{'none up to the highest load' if saturation is None else f'{saturation:,} leads/s'}.",
     ]
+    if e2e.get("rss_mib"):
+        growth = ", ".join(f"{name} {m['start']:,.0f} → {m['end']:,.0f}" for name, m in e2e["rss_mib"].items())
+        lines.append(f"Resident memory over the end-to-end phase (MiB): {growth}.")
     if e2e["skipped_loads"]:
         lines.append(f"Not offered (they would only queue behind a saturated spine): {e2e['skipped_loads']} leads/s.")
     return lines

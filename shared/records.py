@@ -6,6 +6,7 @@ Field names and defaults match schemas/avro/*.avsc exactly (a test checks it). N
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -185,13 +186,19 @@ def _plain(value: Any) -> Any:
 
 def from_avro(cls: type[T], value: typing.Mapping[str, Any]) -> T:
     """Build record `cls` from a decoded dict; unknown keys (newer writers) are ignored."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)  # type: ignore[arg-type]  # classes are hashable; mypy does not see type[T] as such
     kwargs = {
         f.name: _typed(hints[f.name], value[f.name])
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]
         if f.name in value
     }
     return cls(**kwargs)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """Type hints per record class, resolved once (resolving them costs more than decoding)."""
+    return typing.get_type_hints(cls)
 
 
 def _typed(hint: Any, value: Any) -> Any:

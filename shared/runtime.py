@@ -8,10 +8,12 @@ else to a crash (nothing committed; the orchestrator restarts the process).
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import faust
 import structlog
@@ -30,6 +32,8 @@ from shared.topics import Cleanup, dlq_name, physical_name, topic_spec
 R = TypeVar("R")
 Handler = Callable[[R, RecordMeta], Awaitable[None]]
 MAX_RETRY_DELAY = 5.0
+# sysexits' EX_SOFTWARE: an internal software error.
+EXIT_RECORD_FAILED = 70
 
 
 class ServiceRuntime:
@@ -118,6 +122,8 @@ class ServiceRuntime:
             await self._with_retries(lambda: handler(record, meta))
         except (DecodeError, InvalidRecord) as exc:
             await self.dead_letter(meta, data, exc)
+        except Exception as exc:
+            self.crash(exc)
         finally:
             structlog.contextvars.unbind_contextvars("topic", "partition", "offset")
             self.metrics.processing_seconds.labels(meta.topic).observe(time.perf_counter() - started)
@@ -133,6 +139,19 @@ class ServiceRuntime:
                 self.log.warning("dependency_unavailable", error=str(exc), retry_in_seconds=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_DELAY)
+
+    def crash(self, error: BaseException) -> NoReturn:
+        """A bug, not bad data: log it and end the process at once, committing nothing.
+
+        Faust would otherwise restart just the agent and read on past the failed record; dying
+        leaves the record uncommitted, so the restarted process (Kubernetes restarts it) retries it.
+        """
+        self.metrics.events_failed.labels(
+            structlog.contextvars.get_contextvars().get("topic", ""), "processing_error"
+        ).inc()
+        self.log.critical("record_failed", error_class=type(error).__name__, error=str(error), exc_info=error)
+        logging.shutdown()
+        os._exit(EXIT_RECORD_FAILED)
 
     async def dead_letter(self, meta: RecordMeta, data: bytes, error: BaseException) -> None:
         """Send the original bytes to dlq.<service> with headers naming the error and origin."""

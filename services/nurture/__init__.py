@@ -1,3 +1,3 @@
-"""nurture: consumes leads.captured, leads.assigned, leads.scored, engagement.captured, reps.roster,
-leads.converted, opportunities.changed and nurture.due; produces email.outbound, tasks.created,
-tasks.overdue, nurture.enrolments, nurture.due and engagement.inbound; owns nurture-leads and Redis timers."""
+"""nurture: consumes leads.captured/assigned/scored/converted, engagement.captured, reps.roster, opportunities.changed,
+nurture.due and subjects.erasure_requested; produces email.outbound, tasks.created/overdue, nurture.enrolments,
+nurture.due, engagement.inbound and subjects.erased; owns nurture-leads, Redis timers and the suppression list."""

@@ -78,9 +78,17 @@ class Nurture:
                 change=change.change,
                 reason=change.reason,
             )
-        stored = record.to_dict()
-        if self.leads.get(record.lead_id) != stored:
+        stored, current = record.to_dict(), self.leads.get(record.lead_id)
+        # An erased or unknown lead's empty record is never written: erasure must not come back.
+        if current != stored and (current is not None or stored != new_record(record.lead_id).to_dict()):
             self.leads[record.lead_id] = stored
+
+    async def forgotten(self, lead_id: str) -> bool:
+        """True for an erased lead: a late event must not store its address again."""
+        if self.leads.get(lead_id) is not None or not await self.store.is_erased(lead_id):
+            return False
+        self.runtime.log.info("erased_lead_ignored", lead_id=lead_id)
+        return True
 
     def tz_of(self, record: LeadRecord, rep: RepContact | None = None) -> ZoneInfo:
         return lead_timezone(record.profile, rep.timezone if rep else "UTC")
@@ -92,6 +100,8 @@ class Nurture:
 
     async def on_captured(self, lead: dict[str, Any], meta: RecordMeta) -> None:
         async with self.lock(lead["lead_id"]):
+            if await self.forgotten(lead["lead_id"]):
+                return
             record = self.load(lead["lead_id"])
             await self.note_activity(record, lead["occurred_at"])
             self.leads[record.lead_id] = replace(record, profile=profile_from_captured(lead)).to_dict()
@@ -99,6 +109,8 @@ class Nurture:
     async def on_assigned(self, assigned: dict[str, Any], meta: RecordMeta) -> None:
         sequence = self.sequences[self.config.rep_sequence]
         async with self.lock(assigned["lead_id"]):
+            if await self.forgotten(assigned["lead_id"]):
+                return
             record = self.load(assigned["lead_id"])
             if assigned["rep_id"] is None or record.assignment_event_id == assigned["event_id"]:
                 return await self.commit(record, (), assigned["event_id"])
@@ -133,6 +145,7 @@ def build(runtime: ServiceRuntime, config: NurtureConfig) -> Nurture:
     """Wire agents, the scheduler, the HTTP API and health onto the runtime's app."""
     from services.nurture.commands import Commands
     from services.nurture.engagement import EngagementHandler
+    from services.nurture.erasure import install_erasure
     from services.nurture.http_api import install_http_api
     from services.nurture.scheduler import install_scheduler
 
@@ -148,6 +161,7 @@ def build(runtime: ServiceRuntime, config: NurtureConfig) -> Nurture:
     runtime.consume("reps.roster", nurture.on_roster)
     runtime.consume("opportunities.changed", commands.on_opportunity)
     runtime.consume("nurture.due", commands.on_due)
+    install_erasure(nurture)
     install_scheduler(nurture)
     install_http_api(nurture)
     install_health(runtime)

@@ -34,6 +34,8 @@ class EngagementHandler:
         lead_id = event["lead_id"]
         if lead_id is None:
             raise InvalidRecord("engagement.captured record without lead_id")
+        if await self.nurture.forgotten(lead_id):
+            return
         flag = suppression_for(event["type"], event["attributes"])
         if flag is not None:
             await self.nurture.store.suppress(lead_id, flag)

@@ -20,6 +20,11 @@ def derive_id(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:32]
 
 
+def task_id_for(enrolment_id: str, step_index: int) -> str:
+    """The id of the task a task step creates: stable per enrolment and step."""
+    return f"task_{derive_id('task', enrolment_id, step_index)[:24]}"
+
+
 def enrolment_changed(change: EnrolmentChanged, cause_event_id: str) -> dict[str, Any]:
     """An EnrolmentChanged record for one change caused by the input event `cause_event_id`."""
     return {
@@ -94,7 +99,7 @@ def task_created(
 ) -> dict[str, Any]:
     """A TaskCreated record for a task step, due `due_after` after `at`; the task id is stable per
     enrolment and step."""
-    task_id = f"task_{derive_id('task', due.enrolment_id, due.step_index)[:24]}"
+    task_id = task_id_for(due.enrolment_id, due.step_index)
     return {
         "event_id": derive_id("task-created", task_id),
         "occurred_at": at,

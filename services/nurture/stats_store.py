@@ -6,7 +6,7 @@ Every call goes through shared.redis_client.timed, so an outage is a TransientFa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as redis
@@ -66,6 +66,16 @@ class StatsStore:
         field = counter_field(email.step_id, email.variant, metric)
         await timed(self._metrics, self._client.hincrby(self._key("stats", email.sequence_id), field))
         return True
+
+    async def forget(self, lead_id: str, message_ids: Sequence[str], metrics: Iterable[str]) -> list[str]:
+        """Drop which emails the lead got and what they engaged with; the per-sequence counts stay.
+
+        Returns ["redis:stats"] when anything was removed, else []; idempotent.
+        """
+        keys = [self._key("last-message", lead_id)]
+        for message_id in message_ids:
+            keys += [self._key("message", message_id), *(self._key("engaged", m, message_id) for m in metrics)]
+        return ["redis:stats"] if await timed(self._metrics, self._client.delete(*keys)) else []
 
     async def counts(self, sequence_id: str) -> dict[str, int]:
         """Every counter of the sequence, by counter_field."""

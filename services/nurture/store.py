@@ -17,6 +17,7 @@ from services.nurture.caps import Cap
 from services.nurture.leads import RepContact
 from services.nurture.suppression import Suppression
 from services.nurture.timers import TimerPlan
+from services.nurture.traces import LeadTraces, is_lead_timer, timer_match
 from shared.metrics import ServiceMetrics
 from shared.redis_client import timed
 
@@ -113,6 +114,41 @@ class NurtureStore:
             erased="erased" in names,
             marketing_consent=marketing_consent,
         )
+
+    async def is_erased(self, lead_id: str) -> bool:
+        """True once the lead was erased: nothing may be stored or sent for it again."""
+        return bool(await timed(self._metrics, self._client.hexists(self._key("suppression", lead_id), "erased")))
+
+    async def forget(self, lead_id: str, traces: LeadTraces) -> list[str]:
+        """Drop the lead's timers, send-once claims, enrolment map entries, tasks and silence.
+
+        Returns what held something ("redis:timers", ...); idempotent. The suppression entry stays.
+        """
+        timers = [m for m in await self._timer_members(lead_id) if is_lead_timer(m, lead_id)]
+        deletions = {
+            "redis:send-once": [self._key("sent", ref) for ref in traces.send_refs],
+            "redis:enrolment-map": [self._key("enrolment", e) for e in traces.enrolment_ids],
+            "redis:tasks": [self._key("task", t) for t in traces.task_ids],
+        }
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zrem(self._key("silent"), lead_id)
+        names = ["redis:silence"]
+        if timers:
+            pipe.zrem(self._key("timers"), *timers)
+            names.append("redis:timers")
+        for name, keys in deletions.items():
+            if keys:
+                pipe.delete(*keys)
+                names.append(name)
+        counts = await timed(self._metrics, pipe.execute())
+        return [name for name, count in zip(names, counts, strict=True) if count]
+
+    async def _timer_members(self, lead_id: str) -> list[str]:
+        async def scan() -> list[str]:
+            found = self._client.zscan_iter(self._key("timers"), match=timer_match(lead_id), count=500)
+            return [_text(member) async for member, _ in found]
+
+        return await timed(self._metrics, scan())
 
     async def put_rep(self, rep: RepContact) -> None:
         """Store a rep from reps.roster, readable by every worker whatever partitions it owns."""

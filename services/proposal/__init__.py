@@ -1,3 +1,3 @@
-"""proposal: consumes proposals.requested, approvals.decided, proposals.accepted and proposals.due;
-produces proposals.generated, approvals.requested, proposals.expired, proposals.accepted and proposals.due;
-owns the proposals table (versions and approvals per opportunity_id), the Redis read model and the documents."""
+"""proposal: consumes proposals.requested/due/accepted, approvals.decided, opportunities.changed and erasure requests;
+produces proposals.generated/expired/accepted/due, approvals.requested and subjects.erased; owns the proposals table
+(per opportunity_id), the Redis read model and erasure index, and the rendered documents."""

@@ -20,9 +20,10 @@ from services.proposal.document import FontFiles, publish
 from services.proposal.ledger import Ledger, record
 from services.proposal.presentation import Party
 from services.proposal.pricing import price_proposal
+from services.proposal.redaction import ProposalRef, contact_digest
 from services.proposal.refusals import refused_as_invalid
 from services.proposal.storage import LocalDocumentStore
-from services.proposal.store import LedgerTable, ReadModel
+from services.proposal.store import LedgerTable, ReadModel, SubjectIndex
 from services.proposal.views import proposal_view
 from shared.dead_letters import RecordMeta
 from shared.errors import InvalidRecord
@@ -42,6 +43,9 @@ class Proposals:
         self.seller = Party(config.seller_company, config.seller_contact, config.seller_address, config.seller_email)
         self.ledgers = LedgerTable(runtime)
         self.read_model = ReadModel(runtime)
+        self.subjects = SubjectIndex(runtime)
+        # proposals.due kinds other than the deadline checks, by kind (erasure.py adds "erasure").
+        self.commands: dict[str, Apply] = {}
         self.outcomes = runtime.metrics.counter("proposal_steps_total", "Workflow steps by outcome.", ("outcome",))
 
     def once(self, apply: Apply) -> Callable[[dict[str, Any], RecordMeta], Awaitable[None]]:
@@ -66,6 +70,8 @@ class Proposals:
             priced = price_proposal(request.pricing, self.catalog)
             file = ledger.file(request.number) if request.number else None
             step = workflow.request_quote(file, request, priced, self.policy, now)
+        ref = ProposalRef(request.opportunity_id, step.file.number)
+        await self.subjects.remember_proposal(ref, contact_digest(request.quote.customer.email))
         await self._follow(ledger, step, value["event_id"], now)
 
     async def decided(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
@@ -75,6 +81,8 @@ class Proposals:
         await self._follow(ledger, step, value["event_id"], now)
 
     async def due(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
+        if value["kind"] in self.commands:
+            return await self.commands[value["kind"]](ledger, value, now)
         with refused_as_invalid():
             file = ledger.file(value["number"])
         if value["kind"] == "escalation":
@@ -85,14 +93,14 @@ class Proposals:
         file, expired = workflow.expire(file, now)
         if expired is not None:
             await self.runtime.send("proposals.expired", value["opportunity_id"], events.expired(file, expired, now))
-        await self._save(ledger, file, value["event_id"], now, "expired" if expired else "unchanged")
+        await self.save(ledger, file, value["event_id"], now, "expired" if expired else "unchanged")
 
     async def accepted(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
         with refused_as_invalid():
             file = workflow.accept_version(ledger.file(value["number"]), value["version"], now)
         command = events.close_won(file, file.proposal.latest, value["event_id"], now)
         await self.runtime.send("opportunities.commands", value["opportunity_id"], command)
-        await self._save(ledger, file, value["event_id"], now, "accepted")
+        await self.save(ledger, file, value["event_id"], now, "accepted")
 
     async def _follow(self, ledger: Ledger, step: workflow.Step, cause_id: str, now: datetime) -> None:
         file, key = step.file, step.file.proposal.opportunity_id
@@ -103,7 +111,7 @@ class Proposals:
         if step.generate:
             file = await self._generate(file, cause_id, now)
         outcome = "generated" if step.generate else "approval_requested" if step.ask_approval else "unchanged"
-        await self._save(ledger, file, cause_id, now, outcome)
+        await self.save(ledger, file, cause_id, now, outcome)
 
     async def _generate(self, file: workflow.ProposalFile, cause_id: str, now: datetime) -> workflow.ProposalFile:
         doc = workflow.document_for(file, file.proposal.latest.version, self.seller)
@@ -115,7 +123,7 @@ class Proposals:
         )
         return file
 
-    async def _save(
+    async def save(
         self, ledger: Ledger, file: workflow.ProposalFile, cause_id: str, now: datetime, outcome: str
     ) -> None:
         self.ledgers.save(file.proposal.opportunity_id, record(ledger, file, cause_id))
@@ -132,6 +140,7 @@ class Proposals:
 
 def build(runtime: ServiceRuntime, config: ProposalConfig) -> Proposals:
     """Wire agents, the deadline timer, the HTTP API and health onto the runtime's app."""
+    from services.proposal.erasure import install_erasure
     from services.proposal.http_api import install_http_api
     from services.proposal.scheduler import install_scheduler
 
@@ -140,6 +149,7 @@ def build(runtime: ServiceRuntime, config: ProposalConfig) -> Proposals:
     runtime.consume("approvals.decided", proposals.once(proposals.decided))
     runtime.consume("proposals.due", proposals.once(proposals.due))
     runtime.consume("proposals.accepted", proposals.once(proposals.accepted))
+    install_erasure(proposals)
     install_scheduler(proposals)
     install_http_api(proposals)
     install_health(runtime)

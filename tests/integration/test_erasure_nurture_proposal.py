@@ -1,0 +1,204 @@
+"""Erasure (GDPR Article 17) through nurture and proposal, on the real broker, Redis and SMTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+from pypdf import PdfReader
+
+from tests.integration.harness import Infra, Stack, TopicReader, free_port
+from tests.integration.test_erasure import changelog_values
+from tests.integration.test_nurture_sequences import (
+    REP,
+    Inbox,
+    assign,
+    now_ms,
+    produce,
+    rep_known,
+    smtp_env,
+    wait_until,
+)
+from tests.integration.test_proposal_flow import call, line, request
+
+# The follow-up is due 6 s after the task: erasure has that long to stop it.
+REP_SEQUENCE = """
+id: test-rep
+kind: rep
+window: {start: "00:00", end: "23:59:59", days: [mon, tue, wed, thu, fri, sat, sun]}
+steps:
+  - {id: intro, delay: 0 seconds, channel: email, subject: "Hello", text: "Hi {{ lead.last_name }}"}
+  - {id: call, delay: 0 seconds, channel: task, task: call, instructions: "Call {{ lead.last_name }}."}
+  - {id: follow-up, delay: 6 seconds, channel: email, subject: "Again, {{ lead.first_name }}", text: "Hi again"}
+"""
+MARKETING_SEQUENCE = """
+id: test-marketing
+kind: marketing
+steps:
+  - {id: welcome, delay: 0 seconds, channel: email, subject: "Welcome", text: "Bye: {{ unsubscribe_url }}"}
+"""
+OPPORTUNITY = (
+    Path(__file__).resolve().parents[2] / "schemas" / "avro" / "examples" / "OpportunityChanged" / "opened.json"
+)
+CONTACT = "Ada Lovelace"
+
+
+@pytest.fixture(scope="module")
+def inbox() -> Iterator[Inbox]:
+    handler = Inbox(free_port())
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(infra: Infra, inbox: Inbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("erasure")
+    sequences = workdir / "sequences"
+    sequences.mkdir()
+    (sequences / "test-rep.yaml").write_text(REP_SEQUENCE)
+    (sequences / "test-marketing.yaml").write_text(MARKETING_SEQUENCE)
+    stack = Stack(infra, workdir, extra_env={"SALESFLOW_PROPOSAL_DIR": str(workdir / "documents")})
+    stack.extra_env.update(smtp_env(inbox, sequences))
+    stack.start("nurture", "proposal")
+    produce(stack, "reps.roster", "RepProfile", REP | {"updated_at": now_ms()}, REP["rep_id"])
+    wait_until(lambda: rep_known(stack), 20, "the roster never reached Redis")
+    yield stack
+    stack.close()
+
+
+def erase(stack: Stack, lead_id: str, email: str) -> str:
+    event_id = f"erase-{uuid.uuid4().hex[:8]}"
+    digest = hashlib.sha256(email.encode()).hexdigest()
+    value = {"event_id": event_id, "occurred_at": now_ms(), "lead_id": lead_id, "email_sha256": digest}
+    produce(stack, "subjects.erasure_requested", "SubjectErasureRequested", value | {"requested_by": "test"}, lead_id)
+    return event_id
+
+
+def report(reader: TopicReader, request_id: str, service: str) -> dict[str, Any]:
+    def mine(seen: list[Any]) -> list[dict[str, Any]]:
+        return [v for t, v, _ in seen if t == "subjects.erased" and v["event_id"] == f"{request_id}:{service}"]
+
+    found = mine(reader.poll_until(lambda seen: bool(mine(seen)), seconds=30))
+    assert found, f"{service} reported no erasure"
+    return found[0]
+
+
+def redis_text(client: redis.Redis, key: bytes) -> bytes:
+    """A key's name and whole content as bytes, whatever its type (DUMP may compress)."""
+    kind = client.type(key)
+    content: Any = {
+        b"string": lambda: client.get(key),
+        b"hash": lambda: client.hgetall(key),
+        b"set": lambda: client.smembers(key),
+        b"zset": lambda: client.zrange(key, 0, -1),
+        b"list": lambda: client.lrange(key, 0, -1),
+    }[kind]()
+    return key + b"\x00" + repr(content).encode()
+
+
+def keys_mentioning(stack: Stack, *needles: str) -> list[str]:
+    client = redis.Redis.from_url(stack.infra.redis_url)
+    texts = [redis_text(client, key) for key in client.scan_iter(match=f"{stack.prefix}*")]
+    return sorted(t.split(b"\x00")[0].decode() for t in texts if any(n.encode() in t for n in needles))
+
+
+def test_an_erased_lead_in_a_sequence_gets_no_more_email_and_leaves_no_trace(stack: Stack, inbox: Inbox) -> None:
+    """After the first email and the rep's task, erasure stops the follow-up, nurture names what it
+    removed, the table entry is a tombstone, a replayed assignment is ignored, and only the suppression
+    entry (flagged erased, holding no address) mentions the lead."""
+    reader = stack.consumer("tasks.created", "subjects.erased")
+    lead_id, email = assign(stack)
+    assert len(inbox.wait_for(email, 1)) == 1
+    reader.poll_until(lambda seen: any(t == "tasks.created" and v["lead_id"] == lead_id for t, v, _ in seen))
+    before = keys_mentioning(stack, lead_id, "Lovelace")
+    assert any(":task:" in key for key in keys_mentioning(stack, "Lovelace")) and len(before) > 3, before
+
+    request_id = erase(stack, lead_id, email)
+    removed = report(reader, request_id, "nurture")["removed"]
+    expected = {"table:nurture-leads", "redis:timers", "redis:send-once", "redis:enrolment-map", "redis:tasks"}
+    assert expected | {"redis:stats"} <= set(removed)
+
+    time.sleep(8)  # past the follow-up's due time
+    assert len(inbox.to(email)) == 1, "an email went out after the erasure"
+    changelog = f"{stack.prefix}salesflow-nurture-nurture-leads-changelog"
+    assert changelog_values(stack, changelog, json.dumps(lead_id).encode())[-1] is None
+    suppression = f"{stack.prefix}sf:nurture:suppression:{lead_id}"
+    assert keys_mentioning(stack, lead_id, email, "Lovelace") == [suppression]
+    assert redis.Redis.from_url(stack.infra.redis_url).hgetall(suppression) == {b"erased": b"1"}
+    reader.close()
+
+
+def test_an_erased_contact_is_gone_from_proposals_found_by_email_and_by_converted_lead(stack: Stack) -> None:
+    """One proposal names the person's email, one is on a deal converted from the lead: both lose the
+    contact in the stored state and the PDF, proposal reports both, and its index forgets the person."""
+    lead_id, email = f"lead_{uuid.uuid4().hex[:12]}", f"ada.{uuid.uuid4().hex[:8]}@northwind.example"
+    by_email, by_lead = f"opp-{uuid.uuid4().hex[:8]}", f"opp-{uuid.uuid4().hex[:8]}"
+    opened = json.loads(OPPORTUNITY.read_text()) | {"event_id": uuid.uuid4().hex, "occurred_at": now_ms()}
+    produce(
+        stack,
+        "opportunities.changed",
+        "OpportunityChanged",
+        opened | {"opportunity_id": by_lead, "lead_id": lead_id},
+        by_lead,
+    )
+    reader = stack.consumer("proposals.generated", "subjects.erased")
+    numbers = {}
+    for deal, address in ((by_email, email.upper()), (by_lead, None)):
+        quote = request(deal, line("SF-CRM-STD", 10))
+        quote["customer"] |= {"contact": CONTACT, "email": address, "address": ["1 Engine Row"]}
+        produce(stack, "proposals.requested", "ProposalRequested", quote, deal)
+        numbers[deal] = number_of(reader, deal)
+        assert CONTACT in pdf_text(stack, numbers[deal], lambda text: CONTACT in text)
+    wait_until(lambda: bool(keys_mentioning(stack, lead_id)), 20, "the deal's link to the lead never reached Redis")
+
+    request_id = erase(stack, lead_id, email)
+    removed = set(report(reader, request_id, "proposal")["removed"])
+    assert {f"documents:proposal {n}" for n in numbers.values()} <= removed
+    assert {"redis:contact-index", "redis:lead-deals"} <= removed
+
+    for deal in (by_email, by_lead):
+        text = pdf_text(stack, numbers[deal], lambda text: CONTACT not in text)
+        assert "Northwind Logistics" in text and CONTACT not in text and email not in text.lower()
+        stored = changelog_values(
+            stack, f"{stack.prefix}salesflow-proposal-proposals-changelog", json.dumps(deal).encode()
+        )
+        assert stored and CONTACT.encode() not in stored[-1] and b"northwind.example" not in (stored[-1] or b"")
+        assert b"1 Engine Row" in (stored[-1] or b"")
+    left = keys_mentioning(stack, lead_id, CONTACT, hashlib.sha256(email.encode()).hexdigest())
+    assert [key for key in left if ":proposal:" in key] == []  # nurture keeps its suppression entry
+    reader.close()
+
+
+def number_of(reader: TopicReader, deal: str) -> str:
+    """The number of the deal's first generated proposal, once generated."""
+
+    def generated() -> list[dict[str, Any]]:
+        return [v for v in reader.values("proposals.generated") if v["opportunity_id"] == deal]
+
+    reader.poll_until(lambda _: bool(generated()), seconds=45)
+    assert generated(), f"no proposal generated for {deal}"
+    return str(generated()[0]["number"])
+
+
+def pdf_text(stack: Stack, number: str, ready: Callable[[str], bool]) -> str:
+    """The proposal's v1 PDF as text, once `ready(text)` (the erasure runs on the deal's partition)."""
+    deadline, text = time.monotonic() + 20, ""
+    while time.monotonic() < deadline:
+        status, pdf = call(stack, "GET", f"/v1/proposals/{number}/v/1.pdf")
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages) if status == 200 else ""
+        if ready(text):
+            break
+        time.sleep(0.3)
+    assert ready(text), f"{number}'s PDF never became ready: {text!r}"
+    return text

@@ -1,0 +1,44 @@
+"""A handler bug ends the process without committing the record, so a restart retries it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+
+import redis
+
+from shared.runtime import EXIT_RECORD_FAILED
+from tests.integration.harness import ROOT, Stack, free_port
+
+
+def lead(email: str) -> dict[str, object]:
+    return {"event_id": uuid.uuid4().hex, "occurred_at": datetime.now(UTC), "source": "api", "email": email}
+
+
+def run_until_exit(stack: Stack, seconds: float = 60) -> tuple[int, str]:
+    port = free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.integration.crashing_service"],
+        cwd=ROOT,
+        env=stack.env_for("ingest", port),
+        capture_output=True,
+        text=True,
+        timeout=seconds,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_a_handler_bug_exits_the_process_and_the_record_is_retried(stack: Stack) -> None:
+    """The good record before the bug is handled; the bad one kills the process every time, uncommitted."""
+    stack.produce("leads.inbound", "LeadSubmitted", lead("fine@acme.example"))
+    stack.produce("leads.inbound", "LeadSubmitted", lead("boom@acme.example"))
+    code, output = run_until_exit(stack)
+    assert code == EXIT_RECORD_FAILED, output[-2000:]
+    assert "record_failed" in output and "a bug in the handler" in output
+    # Not committed: a second run meets the same record and dies the same way.
+    code, output = run_until_exit(stack)
+    assert code == EXIT_RECORD_FAILED
+    handled = redis.Redis.from_url(stack.infra.redis_url).get(f"{stack.prefix}sf:ingest:handled")
+    assert handled is not None and int(handled) >= 1
