@@ -5,6 +5,8 @@ Emits leads.scored only when the score changes and leads.qualified once per lead
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +21,16 @@ from shared.records import EngagementEvent, LeadCaptured
 from shared.runtime import ServiceRuntime, runtime_for
 from shared.tables import JsonTable
 
+# Per-lead serialisation with a fixed number of locks (a lock per lead would grow without bound).
+LOCK_STRIPES = 256
+Change = tuple[domain.LeadProfile, dict[str, Any]]
+
 
 class Scoring:
     def __init__(self, runtime: ServiceRuntime, config: ScoringConfig, rules: ScoringRules) -> None:
         self.runtime, self.config, self.rules = runtime, config, rules
         self.profiles = JsonTable(runtime.app, "lead-profiles", runtime.settings.topic_partitions)
+        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
         self.qualified_total = runtime.metrics.counter("leads_qualified_total", "Leads that crossed the MQL threshold.")
 
     def _load(self, lead_id: str) -> tuple[domain.LeadProfile, dict[str, Any]]:
@@ -33,41 +40,43 @@ class Scoring:
         return domain.profile_from_dict(stored["profile"]), stored["context"]
 
     async def on_captured(self, lead: LeadCaptured, meta: RecordMeta) -> None:
-        profile, context = self._load(lead.lead_id)
-        profile = domain.update_facts(profile, facts_from(lead))
-        context = context | {
-            "company_domain": lead.company_domain,
-            "captured_at": context.get("captured_at") or lead.captured_at.isoformat(),
-        }
-        await self._rescore(profile, context, lead.event_id)
+        def change(profile: domain.LeadProfile, context: dict[str, Any]) -> Change:
+            captured_at = context.get("captured_at") or lead.captured_at.isoformat()
+            context = context | {"company_domain": lead.company_domain, "captured_at": captured_at}
+            return domain.update_facts(profile, facts_from(lead)), context
+
+        await self._apply(lead.lead_id, lead.event_id, change)
 
     async def on_engagement(self, event: EngagementEvent, meta: RecordMeta) -> None:
         if event.lead_id is None:
             raise InvalidRecord("engagement.captured record without lead_id")
-        profile, context = self._load(event.lead_id)
         try:
             engagement = engagement_from(event)
         except ValueError as exc:
             raise InvalidRecord(str(exc)) from exc
-        profile = domain.record_engagement(profile, engagement, max_events=self.config.max_events)
-        await self._rescore(profile, context, event.event_id)
 
-    async def _rescore(self, profile: domain.LeadProfile, context: dict[str, Any], cause_id: str) -> None:
-        now = datetime.now(UTC)
-        score = domain.score_lead(profile.facts, profile.engagements, self.rules, now)
-        decision = domain.decide_emission(profile, score, self.rules.mql_threshold)
-        captured_at = datetime.fromisoformat(context["captured_at"]) if context.get("captured_at") else None
-        lead_id, email = profile.lead_id, profile.facts.email or ""
-        if decision.emit_scored:
-            await self.runtime.send(
-                "leads.scored", lead_id, lead_scored(lead_id, cause_id, email, score, now, captured_at)
-            )
-        if decision.emit_qualified:
-            record = lead_qualified(lead_id, context, profile.facts, score, self.rules.mql_threshold, now, captured_at)
-            await self.runtime.send("leads.qualified", lead_id, record)
-            self.qualified_total.inc()
-        profile = domain.apply_score(profile, score, decision)
-        self.profiles[lead_id] = {"profile": domain.profile_to_dict(profile), "context": context}
+        def change(profile: domain.LeadProfile, context: dict[str, Any]) -> Change:
+            return domain.record_engagement(profile, engagement, max_events=self.config.max_events), context
+
+        await self._apply(event.lead_id, event.event_id, change)
+
+    async def _apply(
+        self, lead_id: str, cause_id: str, change: Callable[[domain.LeadProfile, dict[str, Any]], Change]
+    ) -> None:
+        """Load, change and score a lead's profile, send what the change produces, then store it.
+
+        The two agents would interleave at the sends' awaits and lose one's update, so each lead is
+        handled under its lock. A replayed cause is decided afresh; outputs carry ids derived from
+        it, so a re-sent score dedupes downstream.
+        """
+        async with self._locks[hash(lead_id) % len(self._locks)]:
+            now = datetime.now(UTC)
+            profile, context = change(*self._load(lead_id))
+            score = domain.score_lead(profile.facts, profile.engagements, self.rules, now)
+            decision = domain.decide_emission(profile, score, self.rules.mql_threshold)
+            await self._send(profile, context, score, decision, cause_id, now)
+            profile = domain.apply_score(profile, score, decision)
+            self.profiles[lead_id] = {"profile": domain.profile_to_dict(profile), "context": context}
         self.runtime.log.info(
             "lead_scored",
             lead_id=lead_id,
@@ -76,6 +85,25 @@ class Scoring:
             emitted=decision.emit_scored,
             qualified=decision.emit_qualified,
         )
+
+    async def _send(
+        self,
+        profile: domain.LeadProfile,
+        context: dict[str, Any],
+        score: domain.Score,
+        decision: domain.ScoringDecision,
+        cause_id: str,
+        now: datetime,
+    ) -> None:
+        captured_at = datetime.fromisoformat(context["captured_at"]) if context.get("captured_at") else None
+        lead_id, email = profile.lead_id, profile.facts.email or ""
+        if decision.emit_scored:
+            scored = lead_scored(lead_id, cause_id, email, score, now, captured_at)
+            await self.runtime.send("leads.scored", lead_id, scored)
+        if decision.emit_qualified:
+            record = lead_qualified(lead_id, context, profile.facts, score, self.rules.mql_threshold, now, captured_at)
+            await self.runtime.send("leads.qualified", lead_id, record)
+            self.qualified_total.inc()
 
     async def on_erasure(self, request: dict[str, Any], meta: RecordMeta) -> None:
         """Forget the lead's profile: the table's delete writes a tombstone to the changelog."""
