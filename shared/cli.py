@@ -112,12 +112,17 @@ def _duration(ms: int) -> str:
     return f"{ms // day} days" if ms % day == 0 else f"{ms} ms"
 
 
+def resource_name(topic: str) -> str:
+    """A Kubernetes object name (DNS-1123: lowercase, digits, '-') for a topic name."""
+    return topic.lower().replace(".", "-").replace("_", "-")
+
+
 def strimzi_resource(spec: TopicSpec) -> dict[str, Any]:
     """The Strimzi KafkaTopic for one spec; Kubernetes names cannot hold dots, so they become dashes."""
     return {
         "apiVersion": "kafka.strimzi.io/v1beta2",
         "kind": "KafkaTopic",
-        "metadata": {"name": spec.name.replace(".", "-"), "labels": {"strimzi.io/cluster": STRIMZI_CLUSTER}},
+        "metadata": {"name": resource_name(spec.name), "labels": {"strimzi.io/cluster": STRIMZI_CLUSTER}},
         "spec": {
             "topicName": spec.name,
             "partitions": spec.partitions,

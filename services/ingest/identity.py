@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as redis
@@ -19,13 +20,19 @@ from shared.redis_client import timed
 
 PENDING = b"pending:"
 
-# KEYS[1] event claim, KEYS[2] identity; ARGV[1] candidate lead_id, ARGV[2] pending TTL seconds.
-# Returns {lead_id, duplicate (0/1), new_lead (0/1)}.
+# KEYS[1] event claim, KEYS[2] identity, KEYS[3] erased marker; ARGV[1] candidate lead_id,
+# ARGV[2] pending TTL seconds, ARGV[3] "1" when the submission carries marketing consent.
+# An erased person is refused without consent ({"", 0, 0, 1}); with consent the marker goes and
+# they come back as a new lead. Returns {lead_id, duplicate (0/1), new_lead (0/1), erased (0/1)}.
 _CLAIM = """
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  if ARGV[3] ~= '1' then return {'', 0, 0, 1} end
+  redis.call('DEL', KEYS[3])
+end
 local seen = redis.call('GET', KEYS[1])
 if seen then
   local lead = string.gsub(seen, '^pending:', '')
-  return {lead, 1, 0}
+  return {lead, 1, 0, 0}
 end
 local lead = redis.call('GET', KEYS[2])
 local new = 0
@@ -35,7 +42,7 @@ if not lead then
   new = 1
 end
 redis.call('SET', KEYS[1], 'pending:' .. lead, 'EX', tonumber(ARGV[2]))
-return {lead, 0, new}
+return {lead, 0, new, 0}
 """
 
 # KEYS[1] identity; ARGV[1] candidate lead_id. Returns {lead_id, new_lead}.
@@ -52,6 +59,17 @@ class Claim:
     lead_id: str
     duplicate: bool
     new_lead: bool
+    # The email belongs to an erased person and the submission carries no consent: nothing claimed.
+    erased: bool = False
+
+
+@dataclass(frozen=True)
+class LeadClaim:
+    """What claiming one submitted lead needs: its event_id, email and marketing consent."""
+
+    event_id: str
+    email: str
+    consent: bool
 
 
 class IdentityStore:
@@ -83,21 +101,43 @@ class IdentityStore:
     def _erased_key(self, digest: str) -> str:
         return f"{self._prefix}erased:{digest}"
 
-    async def claim(self, event_id: str, email: str) -> Claim:
-        """Claim `event_id` for the lead with `email`; duplicate=True when it was claimed before."""
-        keys = [self._event_key(event_id), self._identity_key(email)]
-        lead, duplicate, new = await timed(
-            self._metrics, self._claim(keys=keys, args=[new_lead_id(), self._pending_ttl])
-        )
-        return Claim(_text(lead), bool(duplicate), bool(new))
+    async def claim(self, event_id: str, email: str, *, consent: bool = False) -> Claim:
+        """Claim `event_id` for the lead with `email` in one round trip.
+
+        duplicate=True when it was claimed before; erased=True (nothing claimed) when the email
+        was erased and `consent` is False; with consent the erasure marker is cleared first.
+        """
+        (claim,) = await self.claim_many([LeadClaim(event_id, email, consent)])
+        return claim
+
+    async def claim_many(self, leads: Sequence[LeadClaim]) -> list[Claim]:
+        """`claim` for each lead, in order, all in one pipelined round trip."""
+        pipe = self._client.pipeline(transaction=False)
+        for lead in leads:
+            args = [new_lead_id(), self._pending_ttl, "1" if lead.consent else "0"]
+            self._claim(keys=self._claim_keys(lead), args=args, client=pipe)
+        replies = await timed(self._metrics, pipe.execute())
+        return [Claim(_text(lead), bool(dup), bool(new), bool(erased)) for lead, dup, new, erased in replies]
+
+    def _claim_keys(self, lead: LeadClaim) -> list[str]:
+        erased = self._erased_key(email_sha256(lead.email))
+        return [self._event_key(lead.event_id), self._identity_key(lead.email), erased]
 
     async def confirm(self, event_id: str, lead_id: str) -> None:
         """The record is produced: keep the claim for the dedupe window."""
-        await timed(self._metrics, self._client.set(self._event_key(event_id), lead_id, ex=self._dedupe_ttl))
+        await self.confirm_many([(event_id, lead_id)])
 
-    async def release(self, event_id: str) -> None:
-        """Producing failed: drop the pending claim so a retry can go through at once."""
-        await timed(self._metrics, self._client.delete(self._event_key(event_id)))
+    async def confirm_many(self, claims: Sequence[tuple[str, str]]) -> None:
+        """`confirm` for each (event_id, lead_id), in one round trip."""
+        pipe = self._client.pipeline(transaction=False)
+        for event_id, lead_id in claims:
+            pipe.set(self._event_key(event_id), lead_id, ex=self._dedupe_ttl)
+        await timed(self._metrics, pipe.execute())
+
+    async def release(self, *event_ids: str) -> None:
+        """Producing failed: drop the pending claims so a retry can go through at once."""
+        if event_ids:
+            await timed(self._metrics, self._client.delete(*(self._event_key(e) for e in event_ids)))
 
     async def claim_event(self, event_id: str, lead_id: str) -> Claim:
         """Claim `event_id` for a known lead (engagement events)."""

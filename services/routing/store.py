@@ -57,6 +57,16 @@ end
 return answer('')
 """
 
+# KEYS: 1 accounts hash; ARGV: 1 domain, 2 rep_id. The owner after the claim, in one round trip.
+CLAIM_ACCOUNT_LUA = """
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HGET', KEYS[1], ARGV[1])
+"""
+
+# Owners remembered per process. An account's owner is only ever set (HSETNX), never changed or
+# removed, so a known owner stays true; only "no owner yet" must be asked of Redis each time.
+OWNER_CACHE_SIZE = 50_000
+
 # Floor at zero: a duplicated release must not leave negative load (phantom capacity).
 RELEASE_LUA = """
 local load = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
@@ -79,6 +89,8 @@ class RedisRepLoadStore:
         self._replay_ttl = max(1, int(replay_ttl.total_seconds()))
         self._pick = redis.register_script(PICK_REP_LUA)
         self._release = redis.register_script(RELEASE_LUA)
+        self._claim_account = redis.register_script(CLAIM_ACCOUNT_LUA)
+        self._owners: dict[str, str] = {}
 
     async def pick_rep(self, lead_id: str, plan: RoutePlan) -> Pick:
         """Try the owner, then rotate the pool from its cursor; first with room wins.
@@ -101,14 +113,26 @@ class RedisRepLoadStore:
         return int(await self._redis.hget(self._key("load"), rep_id) or 0)
 
     async def account_owner(self, domain: str) -> str | None:
-        """The rep owning `domain`, if any."""
-        owner = await self._redis.hget(self._key("accounts"), domain.lower())
-        return None if owner is None else _text(owner)
+        """The rep owning `domain`, if any (a known owner is answered without a round trip)."""
+        domain = domain.lower()
+        if domain in self._owners:
+            return self._owners[domain]
+        owner = await self._redis.hget(self._key("accounts"), domain)
+        return None if owner is None else self._remember(domain, _text(owner))
 
     async def claim_account(self, domain: str, rep_id: str) -> str:
         """Make `rep_id` own `domain` unless one does (HSETNX); returns the owner."""
-        await self._redis.hsetnx(self._key("accounts"), domain.lower(), rep_id)
-        return await self.account_owner(domain) or rep_id
+        domain = domain.lower()
+        if domain in self._owners:
+            return self._owners[domain]
+        owner = await self._claim_account(keys=[self._key("accounts")], args=[domain, rep_id])
+        return self._remember(domain, _text(owner))
+
+    def _remember(self, domain: str, owner: str) -> str:
+        if len(self._owners) >= OWNER_CACHE_SIZE:
+            self._owners.clear()
+        self._owners[domain] = owner
+        return owner
 
     def _key(self, *parts: str) -> str:
         return ":".join((self._prefix, *parts))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +13,7 @@ import pytest
 import yaml
 from confluent_kafka import KafkaError, KafkaException
 
-from shared.cli import create_topics, main, render_strimzi
+from shared.cli import create_topics, main, render_strimzi, resource_name
 from shared.topics import TOPICS, Cleanup, TopicSpec
 
 
@@ -37,7 +38,8 @@ def test_rendered_topic_matches_its_spec() -> None:
     for spec in TOPICS:
         doc = by_name[spec.name]
         assert (doc["apiVersion"], doc["kind"]) == ("kafka.strimzi.io/v1beta2", "KafkaTopic")
-        assert doc["metadata"] == {"name": spec.name.replace(".", "-"), "labels": {"strimzi.io/cluster": "salesflow"}}
+        assert doc["metadata"] == {"name": resource_name(spec.name), "labels": {"strimzi.io/cluster": "salesflow"}}
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", doc["metadata"]["name"])
         assert doc["spec"] == {
             "topicName": spec.name,
             "partitions": spec.partitions,

@@ -214,3 +214,9 @@ def test_unknown_record_is_an_encode_error(codec: AvroCodec) -> None:
     """Encoding a record name the contract does not define is refused."""
     with pytest.raises(EncodeError, match="LeadTeleported"):
         codec.encode("LeadTeleported", {})
+
+
+def test_encode_error_names_the_field_that_does_not_fit(codec: AvroCodec) -> None:
+    """The error for a misfit names the offending field, so the bad producer can be found."""
+    with pytest.raises(EncodeError, match="capacity"):
+        codec.encode("RepProfile", {**_example("RepProfile"), "capacity": 2**40})

@@ -24,6 +24,11 @@ def test_pii_keys_are_masked_whatever_the_value(key: str) -> None:
     assert redacted(event="x", **{key: "Priya"})[key] == REDACTED
 
 
+def test_number_under_a_pii_key_is_masked() -> None:
+    """A phone number logged as an int is masked like its text form."""
+    assert redacted(event="x", phone=4155550142)["phone"] == REDACTED
+
+
 def test_none_under_a_pii_key_stays_none() -> None:
     """A missing value is not PII; masking it would hide that it was missing."""
     assert redacted(event="x", phone=None)["phone"] is None

@@ -1,0 +1,1 @@
+"""Fault-injection scenarios for the running stack (make chaos)."""
