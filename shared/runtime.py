@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
@@ -79,12 +79,29 @@ class ServiceRuntime:
         Agents need not wait: Faust flushes the producer before it commits consumed offsets.
         HTTP handlers pass `wait=True` so they answer only after the broker acknowledged.
         """
+        (failure,) = await self.send_many(name, [(key, record)], wait=wait)
+        if failure is not None:
+            raise failure
+
+    async def send_many(
+        self, name: str, records: Sequence[tuple[str, Any]], *, wait: bool = False
+    ) -> list[BaseException | None]:
+        """Produce (key, record) pairs to `name` in order; with `wait`, await all acknowledgements at once.
+
+        Every record is encoded before any is produced, so an EncodeError produces nothing.
+        Returns per record None, or (only with `wait`) the error its produce failed with.
+        """
+        topic = self._topic_cached(name)
+        encoded = [(key.encode(), self._encode(record)) for key, record in records]
+        pending = [await topic.send(key=key, value=data) for key, data in encoded]
+        results: list[Any] = await asyncio.gather(*pending, return_exceptions=True) if wait else [None] * len(pending)
+        failures = [r if isinstance(r, BaseException) else None for r in results]
+        self.metrics.events_out.labels(name).inc(failures.count(None))
+        return failures
+
+    def _encode(self, record: Any) -> bytes:
         record_name, value = (record.RECORD, to_avro(record)) if hasattr(record, "RECORD") else record
-        data = self.codec.encode(record_name, value)
-        pending = await self._topic_cached(name).send(key=key.encode(), value=data)
-        if wait:
-            await pending
-        self.metrics.events_out.labels(name).inc()
+        return self.codec.encode(record_name, value)
 
     def _topic_cached(self, name: str) -> faust.TopicT:
         if name not in self._topics:

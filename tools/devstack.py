@@ -178,7 +178,12 @@ def up(services: list[str], infra_only: bool) -> None:
         return
     ensure_smtp_sink()
     prepare_topics_and_roster()
-    start_services(services)
+    try:
+        start_services(services)
+    except SystemExit:
+        say("a service did not start; stopping what was started")
+        down()
+        raise
     if "opportunity" in services:
         subprocess.run([sys.executable, "-m", "services.opportunity.seed"], env=service_env(), check=True)
         say("demo deals seeded")

@@ -6,14 +6,14 @@ Decode -> validate -> claim the event_id in Redis -> produce -> confirm the clai
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from services.ingest.capture import captured_engagement, captured_lead
 from services.ingest.config import PORT, IngestConfig
-from services.ingest.identity import IdentityStore
+from services.ingest.identity import IdentityStore, LeadClaim
 from services.ingest.validation import ValidationFailed, validate_engagement, validate_lead
 from shared.dead_letters import RecordMeta
 from shared.errors import InvalidRecord
@@ -50,20 +50,37 @@ class Ingest:
 
         An erased person comes back only with fresh marketing consent (as a new lead).
         """
-        if await self.identity.erased(lead["email"]):
-            if not lead["marketing_consent"]:
-                self.rejected_total.labels("erased_subject").inc()
-                raise ErasedSubject("this person was erased; resubmit with marketing_consent to bring them back")
-            await self.identity.clear_erased(lead["email"])
-        claim = await self.identity.claim(lead["event_id"], lead["email"])
-        if claim.duplicate:
-            self.duplicates_total.inc()
-            return Outcome(claim.lead_id, True)
-        record = captured_lead(lead, claim.lead_id, claim.new_lead, datetime.now(UTC))
-        await self._send_claimed(lead["event_id"], claim.lead_id, "leads.captured", ("LeadCaptured", record), wait)
-        self.leads_total.labels(lead["source"]).inc()
-        self.runtime.log.info("lead_captured", lead_id=claim.lead_id, source=lead["source"], new_lead=claim.new_lead)
-        return Outcome(claim.lead_id, False)
+        (outcome,) = await self.capture_leads([lead], wait=wait)
+        return outcome
+
+    async def capture_leads(self, leads: Sequence[dict[str, Any]], *, wait: bool) -> list[Outcome]:
+        """`capture_lead` for a batch: one Redis round trip claims all, then all are sent together.
+
+        If any lead is an erased person without consent, none is captured (ErasedSubject).
+        """
+        claims = await self.identity.claim_many(
+            [LeadClaim(x["event_id"], x["email"], x["marketing_consent"]) for x in leads]
+        )
+        fresh = [
+            (lead, claim) for lead, claim in zip(leads, claims, strict=True) if not (claim.duplicate or claim.erased)
+        ]
+        if any(claim.erased for claim in claims):
+            await self.identity.release(*(lead["event_id"] for lead, _ in fresh))
+            self.rejected_total.labels("erased_subject").inc()
+            raise ErasedSubject("this person was erased; resubmit with marketing_consent to bring them back")
+        now = datetime.now(UTC)
+        sends = [
+            (lead["event_id"], c.lead_id, ("LeadCaptured", captured_lead(lead, c.lead_id, c.new_lead, now)))
+            for lead, c in fresh
+        ]
+        await self._send_claimed("leads.captured", sends, wait)
+        self.duplicates_total.inc(len(leads) - len(fresh))
+        for lead, claim in fresh:
+            self.leads_total.labels(lead["source"]).inc()
+            self.runtime.log.info(
+                "lead_captured", lead_id=claim.lead_id, source=lead["source"], new_lead=claim.new_lead
+            )
+        return [Outcome(claim.lead_id, claim.duplicate) for claim in claims]
 
     async def capture_engagement(self, engagement: dict[str, Any], *, wait: bool) -> Outcome:
         """Capture an engagement event once per event_id, resolving its lead from the email."""
@@ -78,17 +95,25 @@ class Ingest:
             self.duplicates_total.inc()
             return Outcome(claim.lead_id, True)
         record = ("EngagementEvent", captured_engagement(engagement, lead_id))
-        await self._send_claimed(engagement["event_id"], lead_id, "engagement.captured", record, wait)
+        await self._send_claimed("engagement.captured", [(engagement["event_id"], lead_id, record)], wait)
         self.runtime.log.info("engagement_captured", lead_id=lead_id, engagement_type=engagement["type"])
         return Outcome(lead_id, False)
 
-    async def _send_claimed(self, event_id: str, lead_id: str, topic: str, record: Any, wait: bool) -> None:
+    async def _send_claimed(self, topic: str, sends: Sequence[tuple[str, str, Any]], wait: bool) -> None:
+        """Send each (event_id, lead_id, record); confirm the claims that were sent, release the rest."""
         try:
-            await self.runtime.send(topic, lead_id, record, wait=wait)
+            failures = await self.runtime.send_many(
+                topic, [(lead_id, record) for _, lead_id, record in sends], wait=wait
+            )
         except BaseException:
-            await self.identity.release(event_id)
+            await self.identity.release(*(event_id for event_id, _, _ in sends))
             raise
-        await self.identity.confirm(event_id, lead_id)
+        outcomes = list(zip(sends, failures, strict=True))
+        if sent := [(event_id, lead_id) for (event_id, lead_id, _), failure in outcomes if failure is None]:
+            await self.identity.confirm_many(sent)
+        if errors := [(event_id, failure) for (event_id, _, _), failure in outcomes if failure is not None]:
+            await self.identity.release(*(event_id for event_id, _ in errors))
+            raise errors[0][1]
 
     def reject(self, error: ValidationFailed) -> None:
         for field_error in error.errors:

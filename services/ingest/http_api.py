@@ -22,7 +22,8 @@ from shared.api_keys import ApiKey
 from shared.http_api import HttpApi, HttpError, parse_json, read_body, read_json
 from shared.rate_limit import RateLimiter
 
-Capture = Callable[[dict[str, Any]], Awaitable[Outcome]]
+# Captures a validated batch (one item for a single submission), answering per item in order.
+Capture = Callable[[list[dict[str, Any]]], Awaitable[list[Outcome]]]
 Validate = Callable[..., dict[str, Any]]
 
 
@@ -66,7 +67,7 @@ class Submission:
         if refused:
             raise HttpError(403, f"this API key may not submit leads from source {', '.join(refused)}")
         try:
-            outcomes = [await self.capture(item) for item in validated]
+            outcomes = await self.capture(validated)
         except ErasedSubject as exc:
             raise HttpError(409, str(exc)) from exc
         answers = [
@@ -101,10 +102,12 @@ def install_http_api(ingest: Ingest) -> None:
     limiter = RateLimiter(
         runtime.redis, runtime.redis_key("ratelimit", ""), ingest.config.rate_limit_per_second, runtime.metrics
     )
-    leads = Submission(ingest, api, limiter, validate_lead, lambda v: ingest.capture_lead(v, wait=True))
-    engagement = Submission(
-        ingest, api, limiter, validate_engagement, lambda v: ingest.capture_engagement(v, wait=True)
-    )
+
+    async def capture_engagements(items: list[dict[str, Any]]) -> list[Outcome]:
+        return [await ingest.capture_engagement(item, wait=True) for item in items]
+
+    leads = Submission(ingest, api, limiter, validate_lead, lambda items: ingest.capture_leads(items, wait=True))
+    engagement = Submission(ingest, api, limiter, validate_engagement, capture_engagements)
 
     @app.page("/v1/leads")
     class Leads(View):

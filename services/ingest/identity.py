@@ -114,8 +114,8 @@ class IdentityStore:
         """`claim` for each lead, in order, all in one pipelined round trip."""
         pipe = self._client.pipeline(transaction=False)
         for lead in leads:
-            args = [new_lead_id(), self._pending_ttl, "1" if lead.consent else "0"]
-            self._claim(keys=self._claim_keys(lead), args=args, client=pipe)
+            args: list[str | int] = [new_lead_id(), self._pending_ttl, "1" if lead.consent else "0"]
+            await self._claim(keys=self._claim_keys(lead), args=args, client=pipe)  # queued, not sent
         replies = await timed(self._metrics, pipe.execute())
         return [Claim(_text(lead), bool(dup), bool(new), bool(erased)) for lead, dup, new, erased in replies]
 

@@ -100,7 +100,7 @@ def test_local_broker_sends_one_record_per_batch() -> None:
     options = app_settings(service({}), "salesflow-scoring")
     assert options["producer_max_batch_size"] == 1
     assert options["broker_session_timeout"] <= 10
-    assert options["broker"] == ["kafka://127.0.0.1:9092"]
+    assert options["broker"] == ["localbroker://127.0.0.1:9092"]
     assert options["topic_replication_factor"] == 1
 
 
