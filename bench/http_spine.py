@@ -2,7 +2,7 @@
 
 `python -m bench.http_spine [--rate 200] [--seconds 20]` starts ingest, scoring and routing on a
 private namespace, posts single leads to `POST /v1/leads` at a steady rate, and reports the
-percentiles of (assignment record timestamp − moment the request was sent) for the leads that
+percentiles of (assignment record timestamp minus the moment the request was sent) for the leads that
 were assigned. It is the README's headline figure; the full bench covers the rest.
 """
 
