@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 import json
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -36,7 +36,8 @@ def ingest(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 def post(stack: Stack, key: str, body: Any) -> tuple[int, dict[str, str]]:
     request = urllib.request.Request(
-        stack.services["ingest"].url("/v1/leads"), data=json.dumps(body).encode(),
+        stack.services["ingest"].url("/v1/leads"),
+        data=json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {key}"},
     )
     try:
