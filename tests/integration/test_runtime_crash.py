@@ -32,8 +32,9 @@ def run_until_exit(stack: Stack, seconds: float = 60) -> tuple[int, str]:
 
 def test_a_handler_bug_exits_the_process_and_the_record_is_retried(stack: Stack) -> None:
     """The good record before the bug is handled; the bad one kills the process every time, uncommitted."""
-    stack.produce("leads.inbound", "LeadSubmitted", lead("fine@acme.example"))
-    stack.produce("leads.inbound", "LeadSubmitted", lead("boom@acme.example"))
+    # One key, so both land on one partition in this order.
+    stack.produce("leads.inbound", "LeadSubmitted", lead("fine@acme.example"), key="acme")
+    stack.produce("leads.inbound", "LeadSubmitted", lead("boom@acme.example"), key="acme")
     code, output = run_until_exit(stack)
     assert code == EXIT_RECORD_FAILED, output[-2000:]
     assert "record_failed" in output and "a bug in the handler" in output
