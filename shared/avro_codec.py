@@ -7,6 +7,7 @@ Confluent wire format (00 + 4-byte schema id) with one. Decoders accept both. Li
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -216,3 +217,13 @@ def create_codec(schema_registry_url: str = "", directory: Path | None = None) -
 
     # new_client returns the in-memory mock client for mock:// URLs.
     return AvroCodec(catalog, SchemaRegistryClient.new_client({"url": schema_registry_url}))
+
+
+@functools.cache
+def enum_symbols(record: str, field: str, directory: Path | None = None) -> tuple[str, ...]:
+    """The symbols of an enum field of a contract record, in schema order (one source for validators)."""
+    schema = json.loads(((directory or default_schema_dir()) / f"{record}.avsc").read_text(encoding="utf-8"))
+    (field_type,) = [f["type"] for f in schema["fields"] if f["name"] == field]
+    if not isinstance(field_type, dict) or field_type.get("type") != "enum":
+        raise ValueError(f"{record}.{field} is not an enum")
+    return tuple(field_type["symbols"])

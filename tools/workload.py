@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.avro_codec import enum_symbols
+
 FIRST = [
     "Aiko",
     "Ben",
@@ -89,20 +91,7 @@ TITLES = [
     "Account Executive",
     "Procurement Lead",
 ]
-SOURCES = [
-    "web_form",
-    "landing_page",
-    "webinar",
-    "trade_show",
-    "referral",
-    "partner",
-    "paid_ads",
-    "organic_search",
-    "social",
-    "email_campaign",
-    "api",
-    "import",
-]
+SOURCES = list(enum_symbols("LeadSubmitted", "source"))
 PRODUCTS = ["platform", "analytics", "integrations", "support_plus"]
 ENGAGEMENT = [
     ("page_view", 30),

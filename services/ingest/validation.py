@@ -14,39 +14,11 @@ from typing import Any
 
 import phonenumbers
 
-SOURCES = frozenset(
-    {
-        "web_form",
-        "landing_page",
-        "webinar",
-        "trade_show",
-        "referral",
-        "partner",
-        "paid_ads",
-        "organic_search",
-        "social",
-        "email_campaign",
-        "api",
-        "import",
-    }
-)
-ENGAGEMENT_TYPES = frozenset(
-    {
-        "page_view",
-        "pricing_page_view",
-        "form_submit",
-        "content_download",
-        "webinar_attended",
-        "email_open",
-        "email_click",
-        "email_reply",
-        "meeting_booked",
-        "demo_request",
-        "unsubscribe",
-        "email_bounce",
-        "spam_complaint",
-    }
-)
+from shared.avro_codec import enum_symbols
+
+# The lead sources and engagement types are the Avro enums of the contract.
+SOURCES = frozenset(enum_symbols("LeadSubmitted", "source"))
+ENGAGEMENT_TYPES = frozenset(enum_symbols("EngagementEvent", "type"))
 FREE_MAIL_DOMAINS = frozenset(
     {
         "gmail.com",
