@@ -1,4 +1,4 @@
-"""Every list of contract enum values in the code equals the Avro enum it mirrors."""
+"""scoring's engagement types equal the contract's Avro enum."""
 
 from __future__ import annotations
 
