@@ -9,7 +9,7 @@ TEST_RUN_DIR := .local/test
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-z][a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (set PYTHON=...)"; exit 1; }
@@ -33,6 +33,12 @@ dev-down: ## stop what dev-up started
 
 mail: ## list the emails the local SMTP sink received (.local/mail)
 	@$(PY) -m tools.smtp_sink list --dir .local/mail
+
+check-nurture: ## on a running dev stack: a lead gets its first email, replies, and gets no more
+	@$(PY) -m tools.nurture_check
+
+walkthrough: ## on a running dev stack: a lead becomes a deal, is quoted with approval, accepted and won
+	@$(PY) -m tools.deal_walkthrough
 
 status: ## what the local stack runs
 	@$(PY) -m tools.devstack status
@@ -79,4 +85,4 @@ format: install ## apply ruff's formatting and safe fixes
 clean: dev-down ## remove local state (.local) and caches
 	@rm -rf .local .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install tools dev-up dev-down status mail run test bench chaos audit images unit lint format clean
+.PHONY: help install tools dev-up dev-down status mail check-nurture walkthrough run test bench chaos audit images unit lint format clean

@@ -26,6 +26,8 @@ from bench.machine import describe
 from bench.plan import FULL, QUICK, SECTIONS, Plan, scale_backlog
 from bench.procstat import ProcSample
 from bench.scale import run_scale
+from bench.soak import SoakSettings, run_soak
+from bench.soak import render_markdown as render_soak
 from bench.stack import BENCH_MQL_THRESHOLD, RUN_DIR, Infra, Namespace, ensure_infra, scoring_env, stop_infra
 from bench.stages import run_stage, spine_stages
 
@@ -95,7 +97,7 @@ def http(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
                 for i in range(plan.runs)
             ]
             modes[mode] = report.summarise(
-                runs, ("requests_per_second", "leads_per_second", "p50_ms", "p90_ms", "p99_ms")
+                runs, ("requests_per_second", "leads_per_second", "p50_ms", "p90_ms", "p99_ms", "cpu_seconds_per_1000")
             )
     finally:
         namespace.close()
@@ -166,12 +168,36 @@ def write(results: dict[str, Any], out: Path) -> None:
         plots.throughput_plot(results, out / "throughput.png")
 
 
+def soak(seconds: float, leads_per_second: float, out: Path) -> int:
+    """The memory soak alone (not part of the default run: it alone takes `seconds`)."""
+    started = time.monotonic()
+    infra = ensure_infra()
+    try:
+        say(f"soak for {seconds:.0f} s ...")
+        results: dict[str, Any] = {
+            "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": describe(infra.bootstrap),
+            "soak": run_soak(infra, SoakSettings(seconds, leads_per_second, 2 * leads_per_second), say),
+        }
+    finally:
+        stop_infra(infra)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "soak.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (out / "soak.md").write_text(render_soak(results["soak"]))
+    say(f"soak done in {time.monotonic() - started:.0f} s; results in {out / 'soak.md'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short smoke run (one run each, small loads)")
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go")
+    parser.add_argument("--soak", type=float, metavar="SECONDS", help="only the memory soak, this long (600: 10 min)")
+    parser.add_argument("--soak-rate", type=float, default=50, help="soak leads/s (engagement: twice that)")
     args = parser.parse_args(argv)
+    if args.soak:
+        return soak(args.soak, args.soak_rate, args.out)
     sections = [s for s in args.sections.split(",") if s]
     unknown = set(sections) - set(SECTIONS)
     if unknown:

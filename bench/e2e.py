@@ -7,11 +7,14 @@ not drain: every higher load would only queue behind it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+import redis
 from confluent_kafka import Message
 
 from bench.records import Lead, lead_submitted, workload_leads
@@ -19,6 +22,9 @@ from bench.stack import Infra, Namespace, ServiceProcess
 from bench.stats import percentile, rate
 from bench.topic_io import TopicCounter, create_producer, produce_paced
 from shared.avro_codec import AvroCodec, DecodeError, create_codec
+from shared.config import LOCAL_REDIS
+from shared.pii import is_sealed, open_sealed
+from shared.pii_keys import key_name, loaded_key
 
 SPINE = ("ingest", "scoring", "routing")
 OUTPUTS = ("leads.captured", "leads.scored", "leads.qualified", "leads.assigned")
@@ -44,6 +50,8 @@ class Arrivals:
     codec: AvroCodec
     prefix: str
     stamps: dict[str, dict[str, int]] = field(default_factory=lambda: {t: {} for t in OUTPUTS})
+    redis_url: str = LOCAL_REDIS
+    emails: dict[str, str] = field(default_factory=dict)
 
     def on_message(self, message: Message) -> None:
         try:
@@ -51,7 +59,20 @@ class Arrivals:
         except DecodeError:
             return
         topic = (message.topic() or "").removeprefix(self.prefix)
-        self.stamps[topic].setdefault(value["email"], message.timestamp()[1])
+        self.stamps[topic].setdefault(self._email(value), message.timestamp()[1])
+
+    @functools.cached_property
+    def _redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis_url)
+
+    def _email(self, value: Mapping[str, Any]) -> str:
+        """The plain address: the spine's records carry it sealed with the lead's key (opened once per lead)."""
+        email, lead_id = str(value["email"]), str(value["lead_id"])
+        if is_sealed(email) and lead_id not in self.emails:
+            stored = self._redis.get(key_name(f"{self.prefix}sf:", lead_id))
+            key = loaded_key(lead_id, stored, None) if isinstance(stored, bytes) else None
+            self.emails[lead_id] = open_sealed(key, lead_id, email) if key else email
+        return self.emails.get(lead_id, email)
 
     @property
     def scored(self) -> dict[str, int]:
@@ -104,7 +125,7 @@ class Spine:
         except BaseException:
             namespace.close()  # a service that never got ready must not outlive the bench
             raise
-        arrivals = Arrivals(create_codec(), namespace.prefix)
+        arrivals = Arrivals(create_codec(), namespace.prefix, redis_url=infra.redis_url)
         topics = [namespace.topic(t) for t in OUTPUTS]
         return cls(infra, namespace, arrivals, TopicCounter(infra, topics, arrivals.on_message))
 

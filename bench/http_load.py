@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.stack import API_KEY, ServiceProcess
@@ -28,6 +28,8 @@ class HttpRun:
     p90_ms: float
     p99_ms: float
     errors: int
+    # ingest's CPU seconds (user + system, from /proc) per 1,000 leads: comparable on a shared machine.
+    cpu_seconds_per_1000: float = 0.0
 
 
 def wrk_available() -> bool:
@@ -69,5 +71,9 @@ def run_wrk(ingest: ServiceProcess, batch: int, seconds: int, connections: int, 
         str(batch),
         tag,
     ]
+    cpu_before = ingest.sample().cpu_seconds
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 30, check=True)
-    return parse_wrk(result.stdout, batch)
+    cpu_seconds = ingest.sample().cpu_seconds - cpu_before
+    run = parse_wrk(result.stdout, batch)
+    leads = run.leads_per_second * seconds
+    return replace(run, cpu_seconds_per_1000=1000 * cpu_seconds / leads if leads else 0.0)

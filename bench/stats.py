@@ -117,3 +117,14 @@ def saturation_load(loads: Sequence[tuple[int, float, bool]], limit_ms: float = 
         if p99 > limit_ms or not drained:
             return offered
     return None
+
+
+def slope_per_minute(points: Sequence[tuple[float, float]]) -> float:
+    """The least-squares slope of (seconds, value) points, per minute; 0 with fewer than two moments."""
+    if len({t for t, _ in points}) < 2:
+        return 0.0
+    mean_t = statistics.fmean(t for t, _ in points)
+    mean_v = statistics.fmean(v for _, v in points)
+    covariance = sum((t - mean_t) * (v - mean_v) for t, v in points)
+    variance = sum((t - mean_t) ** 2 for t, _ in points)
+    return covariance / variance * 60

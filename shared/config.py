@@ -5,6 +5,8 @@ Reads the environment only when asked (`from_env`); holds no global state.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -134,6 +136,40 @@ class KafkaSettings:
 
 
 @dataclass(frozen=True)
+class PiiSettings:
+    """Crypto-shredding: whether ingest seals personal fields, and how readers cache subject keys."""
+
+    sealing: bool = True
+    # 32 bytes that wrap every stored data key; None stores keys unwrapped (development only).
+    master_key: bytes | None = field(default=None, repr=False)
+    # Opened keys are cached this long in each reader; an erasure seen drops its subject at once.
+    cache_seconds: float = 60.0
+    cache_size: int = 10_000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PiiSettings:
+        return cls(
+            sealing=env_bool(env, "SALESFLOW_PII_SEALING", True),
+            master_key=master_key(env_secret(env, "SALESFLOW_PII_MASTER_KEY")),
+            cache_seconds=env_float(env, "SALESFLOW_PII_KEY_CACHE_SECONDS", 60.0),
+            cache_size=env_int(env, "SALESFLOW_PII_KEY_CACHE_SIZE", 10_000),
+        )
+
+
+def master_key(raw: str) -> bytes | None:
+    """A base64 (standard or URL-safe) 32-byte key; None when empty."""
+    if not raw.strip():
+        return None
+    try:
+        key = base64.b64decode(raw.strip().replace("-", "+").replace("_", "/"), validate=True)
+    except binascii.Error as exc:
+        raise SettingsError("SALESFLOW_PII_MASTER_KEY must be base64") from exc
+    if len(key) != 32:
+        raise SettingsError(f"SALESFLOW_PII_MASTER_KEY must decode to 32 bytes, got {len(key)}")
+    return key
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     """What every service needs: where Kafka and Redis are, where tables live, its web port."""
 
@@ -150,6 +186,7 @@ class ServiceSettings:
     # Tests give each run its own topics and Redis keys; production leaves the topic prefix empty.
     topic_prefix: str = ""
     redis_prefix: str = "salesflow:"
+    pii: PiiSettings = field(default_factory=PiiSettings)
 
     @classmethod
     def from_env(cls, service: str, default_port: int, env: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -167,4 +204,5 @@ class ServiceSettings:
             topic_partitions=env_int(env, "SALESFLOW_TOPIC_PARTITIONS", 6),
             topic_prefix=env_str(env, "SALESFLOW_TOPIC_PREFIX", ""),
             redis_prefix=env_str(env, "SALESFLOW_REDIS_PREFIX", "salesflow:"),
+            pii=PiiSettings.from_env(env),
         )

@@ -6,10 +6,14 @@ Builds the app; it never defines agents (services do that).
 from __future__ import annotations
 
 import ssl
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import faust
+import faust.streams
 from faust.auth import SASLCredentials, SSLCredentials
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -63,6 +67,48 @@ def local_broker_profile() -> dict[str, Any]:
     the changelogs) needs it; real clusters batch everywhere.
     """
     return {"producer_max_batch_size": 1, "producer_linger_ms": 0}
+
+
+# aiokafka's (and Faust's) default batch size: what the output producer uses on every broker.
+OUTPUT_MAX_BATCH_BYTES = 16384
+
+
+def create_output_producer(app: faust.App) -> Any:
+    """A second producer of the app's transport for records that are not changelogs.
+
+    It batches even on the local broker (the one-record profile above is only for changelogs) and
+    does not linger: the consume loop hands it a batch's outputs together, and aiokafka packs
+    whatever queued while a request was in flight. Credentials and acks are the app's.
+    """
+    producer = app.transport.create_producer(beacon=app.beacon)
+    producer.max_batch_size = OUTPUT_MAX_BATCH_BYTES
+    producer.linger_ms = 0
+    return producer
+
+
+@contextmanager
+def handling(event: faust.EventT[Any] | None) -> Iterator[None]:
+    """Make `event` Faust's current event (as while a stream yields it) for table writes made later.
+
+    Faust reads the current event to choose a table write's changelog and RocksDB partition.
+    """
+    token = faust.streams._current_event.set(weakref.ref(event) if event is not None else None)
+    try:
+        yield
+    finally:
+        faust.streams._current_event.reset(token)
+
+
+# RocksDB's memory per table partition, bounded. Faust's defaults give every partition its own
+# 2 GiB block cache and up to three 64 MiB memtables, which no pod limit can hold as tables grow.
+# With these, a partition holds at most 2 x 8 MiB of memtables and a 16 MiB block cache: 32 MiB,
+# so a worker owning all 6 partitions of one table needs up to 192 MiB beyond the Python process
+# (docs/performance.md, "Memory", sizes the pods from this and the soak).
+ROCKSDB_OPTIONS = {
+    "write_buffer_size": 8 * 1024**2,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 16 * 1024**2,
+}
 
 
 def fast_group_profile() -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """A service's runtime: the Faust app plus codec, metrics, Redis and the per-record loop.
 
-The loop decodes, hands the handler a record and its metadata, and routes failures: bad data to
-the dead-letter topic (processing goes on), a dependency outage to a retry with backoff, anything
-else to a crash (nothing committed; the orchestrator restarts the process).
+The loop drains what the consumer already fetched in small batches, decodes each record, hands the
+handler the record and its metadata in order, and routes failures: bad data to the dead-letter topic
+(processing goes on), a dependency outage to a retry with backoff, anything else to a crash (nothing
+committed; the orchestrator restarts the process). A batch's records are acknowledged (so
+committable) only after the broker acknowledged every output they produced.
 """
 
 from __future__ import annotations
@@ -11,19 +13,21 @@ import asyncio
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 import faust
 import structlog
 from prometheus_client import CollectorRegistry
 
 from shared.avro_codec import AvroCodec, DecodeError, create_codec
+from shared.batching import MAX_BATCH, MAX_SETTLING, AfterOutputs, Batch, after_outputs, open_batch, track_outputs
 from shared.config import ServiceSettings
 from shared.dead_letters import RecordMeta, dead_letter_headers
 from shared.errors import InvalidRecord, TransientFailure
-from shared.faust_app import create_app
+from shared.faust_app import create_app, create_output_producer, handling
 from shared.metrics import ServiceMetrics
 from shared.records import from_avro, to_avro
 from shared.redis_client import create_redis
@@ -47,7 +51,10 @@ class ServiceRuntime:
         codec: AvroCodec | None = None,
         app_id: str | None = None,
         writes_changelogs: bool = True,
+        batched_outputs: bool = False,
     ) -> None:
+        """`batched_outputs`: send outputs through a second producer that batches even on the local
+        broker, leaving the one-record-per-batch producer to the changelogs that need it."""
         self.settings = settings
         self.service = settings.service
         self.app = create_app(settings, app_id=app_id, writes_changelogs=writes_changelogs)
@@ -57,6 +64,8 @@ class ServiceRuntime:
         self.log = structlog.get_logger(settings.service)
         self.dlq = self.topic(dlq_name(settings.service))
         self._topics: dict[str, faust.TopicT] = {}
+        self._outputs = create_output_producer(self.app) if batched_outputs else None
+        self._outputs_started = False
 
     def redis_key(self, *parts: str) -> str:
         """A namespaced Redis key: <prefix><service>:<parts...>."""
@@ -76,8 +85,8 @@ class ServiceRuntime:
     async def send(self, name: str, key: str, record: Any, *, wait: bool = False) -> None:
         """Encode a record dataclass (or a (record name, dict) pair) and produce it to `name`.
 
-        Agents need not wait: Faust flushes the producer before it commits consumed offsets.
-        HTTP handlers pass `wait=True` so they answer only after the broker acknowledged.
+        Agents need not wait: the consume loop acknowledges a batch's records only after the broker
+        acknowledged their outputs. HTTP handlers pass `wait=True` so they answer only after that.
         """
         (failure,) = await self.send_many(name, [(key, record)], wait=wait)
         if failure is not None:
@@ -91,13 +100,38 @@ class ServiceRuntime:
         Every record is encoded before any is produced, so an EncodeError produces nothing.
         Returns per record None, or (only with `wait`) the error its produce failed with.
         """
-        topic = self._topic_cached(name)
         encoded = [(key.encode(), self._encode(record)) for key, record in records]
-        pending = [await topic.send(key=key, value=data) for key, data in encoded]
+        pending = await self._produce(name, encoded)
+        track_outputs(pending)
         results: list[Any] = await asyncio.gather(*pending, return_exceptions=True) if wait else [None] * len(pending)
         failures = [r if isinstance(r, BaseException) else None for r in results]
         self.metrics.events_out.labels(name).inc(failures.count(None))
         return failures
+
+    async def _produce(self, name: str, encoded: list[tuple[bytes, bytes]]) -> list[Awaitable[Any]]:
+        if self._outputs is None:
+            topic = self._topic_cached(name)
+            return [await topic.send(key=key, value=data) for key, data in encoded]
+        if not self._outputs_started:
+            self._outputs_started = True
+            await self.app.add_runtime_dependency(self._outputs)  # started now, stopped with the app
+        physical = physical_name(name, self.settings.topic_prefix)
+        return [await self._outputs.send(physical, key, data, None, None, None) for key, data in encoded]
+
+    def after_outputs(self, step: AfterOutputs) -> None:
+        """Run `step` once the outputs of the records being handled are acknowledged, before the
+        records themselves are: a state write that must never get ahead of its outputs.
+
+        The step runs as if handling the record that registered it: Faust's tables pick the
+        changelog and RocksDB partition from the current record.
+        """
+        event = faust.current_event()
+
+        async def step_for_event() -> None:
+            with handling(event):
+                await step()
+
+        after_outputs(step_for_event)
 
     def _encode(self, record: Any) -> bytes:
         record_name, value = (record.RECORD, to_avro(record)) if hasattr(record, "RECORD") else record
@@ -111,7 +145,9 @@ class ServiceRuntime:
     def consume(self, name: str, handler: Handler[Any], record_type: type[Any] | None = None) -> None:
         """Register an agent on topic `name` that runs `handler` once per record, in order.
 
-        With `record_type` the handler gets that dataclass, otherwise the decoded dict.
+        With `record_type` the handler gets that dataclass, otherwise the decoded dict. Records
+        already fetched are handled in batches of up to MAX_BATCH, one after another (per-key order
+        kept, a dead letter per record); the batch is acknowledged once its outputs are.
         """
         spec = topic_spec(name)
         if spec.record is None:
@@ -119,12 +155,49 @@ class ServiceRuntime:
         expected = spec.record
 
         async def agent(stream: faust.StreamT[bytes]) -> None:
-            async for event in stream.events():
-                meta = _meta(event, name)
-                await self._process(meta, event.value, expected, record_type, handler)
+            manual = cast(faust.Stream[bytes], stream).noack()
+            batch: list[faust.EventT[bytes]] = []
+            settling: deque[asyncio.Future[None]] = deque()
+            async for event in manual.events():
+                batch.append(event)
+                if len(batch) < MAX_BATCH and _more_fetched(manual):
+                    continue
+                settling.append(await self._process_batch(manual, batch, name, expected, record_type, handler))
+                batch = []
+                while settling and (settling[0].done() or len(settling) > MAX_SETTLING):
+                    await settling.popleft()
 
         agent.__name__ = f"consume_{name.replace('.', '_')}"
         self.app.agent(self.topic(name), name=f"{self.service}.{name}")(agent)
+
+    async def _process_batch(
+        self,
+        stream: faust.StreamT[bytes],
+        events: list[faust.EventT[bytes]],
+        name: str,
+        expected: str,
+        record_type: type[Any] | None,
+        handler: Handler[Any],
+    ) -> asyncio.Future[None]:
+        """Handle the records in order; returns the task that acknowledges them once their outputs are.
+
+        The next batch is handled meanwhile: waiting for the broker here would idle the loop.
+        """
+        with open_batch() as batch:
+            for event in events:
+                # Faust's tables read and write the partition of the current event; the stream left it
+                # at the batch's last event, which may be another partition's: make it this record's.
+                cast(faust.Stream[bytes], stream)._set_current_event(event)
+                await self._process(_meta(event, name), event.value, expected, record_type, handler)
+        return asyncio.ensure_future(self._settle(stream, events, batch))
+
+    async def _settle(self, stream: faust.StreamT[bytes], events: list[faust.EventT[bytes]], batch: Batch) -> None:
+        try:
+            await batch.settle()
+        except Exception as exc:  # an output the broker refused: nothing may be committed
+            self.crash(exc)
+        for event in events:
+            await stream.ack(event)
 
     async def _process(
         self, meta: RecordMeta, data: bytes, expected: str, record_type: type[Any] | None, handler: Handler[Any]
@@ -174,7 +247,7 @@ class ServiceRuntime:
         """Send the original bytes to dlq.<service> with headers naming the error and origin."""
         reason = "decode_error" if isinstance(error, DecodeError) else "validation_error"
         headers = dead_letter_headers(meta, error, self.service, datetime.now(UTC))
-        await self.dlq.send(key=meta.key, value=data, headers=headers)
+        track_outputs([await self.dlq.send(key=meta.key, value=data, headers=headers)])
         self.metrics.events_failed.labels(meta.topic, reason).inc()
         self.metrics.dead_letters.labels(meta.topic, type(error).__name__).inc()
         self.log.warning("record_dead_lettered", error_class=type(error).__name__, error=str(error))
@@ -186,13 +259,25 @@ class ServiceRuntime:
             self.metrics.event_age_seconds.labels(topic).observe(max(age, 0.0))
 
 
+def _more_fetched(stream: faust.StreamT[bytes]) -> bool:
+    """Whether the consumer already holds another record for this stream (no wait for one)."""
+    queue = getattr(stream.channel, "queue", None)
+    return queue is not None and not queue.empty()
+
+
 def _meta(event: faust.EventT[bytes], name: str) -> RecordMeta:
     message = event.message
     return RecordMeta(name, message.partition, message.offset, message.key, message.timestamp)
 
 
 def runtime_for(
-    service: str, default_port: int, env: Mapping[str, str] | None = None, *, writes_changelogs: bool = True
+    service: str,
+    default_port: int,
+    env: Mapping[str, str] | None = None,
+    *,
+    writes_changelogs: bool = True,
+    batched_outputs: bool = False,
 ) -> ServiceRuntime:
     """The runtime configured from the environment."""
-    return ServiceRuntime(ServiceSettings.from_env(service, default_port, env), writes_changelogs=writes_changelogs)
+    settings = ServiceSettings.from_env(service, default_port, env)
+    return ServiceRuntime(settings, writes_changelogs=writes_changelogs, batched_outputs=batched_outputs)

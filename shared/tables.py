@@ -12,12 +12,16 @@ from typing import Any
 
 import faust
 
+from shared.faust_app import ROCKSDB_OPTIONS
+
 
 class JsonTable:
     """Dict-like access to a changelogged RocksDB table of JSON objects."""
 
     def __init__(self, app: faust.App, name: str, partitions: int) -> None:
-        self.table = app.Table(name, default=None, partitions=partitions, key_type=str, value_type=None)
+        self.table = app.Table(
+            name, default=None, partitions=partitions, key_type=str, value_type=None, options=dict(ROCKSDB_OPTIONS)
+        )
 
     def get(self, key: str) -> dict[str, Any] | None:
         value: dict[str, Any] | None = self.table.get(key)

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 SERVICES = ("ingest", "scoring", "routing", "nurture", "opportunity", "proposal", "analytics")
 WEEK_MS = 7 * 24 * 3600 * 1000
+UPSTREAM_MS = 3 * 24 * 3600 * 1000
 
 
 class Cleanup(StrEnum):
@@ -38,8 +39,22 @@ class TopicSpec:
 
 def _spine() -> tuple[TopicSpec, ...]:
     return (
-        TopicSpec("leads.inbound", "LeadSubmitted", "email or none", doc="Leads from upstream over Kafka."),
-        TopicSpec("engagement.inbound", "EngagementEvent", "lead_id, email or none", doc="Engagement from upstream."),
+        # Upstream's records hold personal data in the clear (ingest seals it on the way in), so
+        # they are kept only long enough to recover from an outage of a weekend (docs/security.md).
+        TopicSpec(
+            "leads.inbound",
+            "LeadSubmitted",
+            "email or none",
+            retention_ms=UPSTREAM_MS,
+            doc="Leads from upstream over Kafka.",
+        ),
+        TopicSpec(
+            "engagement.inbound",
+            "EngagementEvent",
+            "lead_id, email or none",
+            retention_ms=UPSTREAM_MS,
+            doc="Engagement from upstream.",
+        ),
         TopicSpec("leads.captured", "LeadCaptured", "lead_id", doc="Validated, deduplicated leads."),
         TopicSpec("engagement.captured", "EngagementEvent", "lead_id", doc="Engagement with lead_id filled."),
         TopicSpec("leads.scored", "LeadScored", "lead_id", doc="Score changes with their reasons."),
@@ -76,8 +91,13 @@ def _deals() -> tuple[TopicSpec, ...]:
         TopicSpec("proposals.due", "ProposalDue", "opportunity_id", doc="Internal: expiry and escalation checks."),
         TopicSpec("proposals.requested", "ProposalRequested", "opportunity_id", doc="Quote requests."),
         TopicSpec("proposals.generated", "ProposalGenerated", "opportunity_id", doc="Priced proposal versions."),
+        TopicSpec(
+            "proposals.commands", "ProposalCommand", "opportunity_id", doc="Commands on proposals (accept, withdraw)."
+        ),
+        TopicSpec("proposals.rejected", "ProposalCommandRejected", "opportunity_id", doc="Proposal commands refused."),
         TopicSpec("proposals.accepted", "ProposalAccepted", "opportunity_id", doc="Accepted proposals."),
         TopicSpec("proposals.expired", "ProposalExpired", "opportunity_id", doc="Proposals past their validity."),
+        TopicSpec("proposals.withdrawn", "ProposalWithdrawn", "opportunity_id", doc="Sent proposals taken back."),
         TopicSpec("approvals.requested", "ApprovalRequested", "opportunity_id", doc="Discounts awaiting approval."),
         TopicSpec("approvals.decided", "ApprovalDecided", "opportunity_id", doc="Approval decisions."),
     )

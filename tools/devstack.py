@@ -110,13 +110,40 @@ def api_key() -> str:
     return path.read_text().strip()
 
 
+# The demo seller printed on proposals; the environment overrides each line.
+DEMO_SELLER = {
+    "PROPOSAL_SELLER_COMPANY": "Salesflow Inc.",
+    "PROPOSAL_SELLER_CONTACT": "Sales team",
+    "PROPOSAL_SELLER_EMAIL": "sales@salesflow.example",
+    "PROPOSAL_SELLER_ADDRESS": "500 Market Street|San Francisco, CA 94105|United States",
+}
+
+
 def service_env() -> dict[str, str]:
     return {
+        **DEMO_SELLER,
         **os.environ,
         "SALESFLOW_API_KEYS": api_key(),
         "SALESFLOW_DATA_DIR": str(RUN_DIR / "data"),
         "PYTHONUNBUFFERED": "1",
     }
+
+
+# nurture on the local stack runs the demo sequences (services/nurture/demo_sequences): steps
+# seconds apart, open every hour, no per-lead cap, so `make mail` shows mail soon after a lead is
+# submitted. Any of these set in the environment wins.
+NURTURE_DEMO = {
+    "NURTURE_SEQUENCES_DIR": str(ROOT / "services" / "nurture" / "demo_sequences"),
+    "NURTURE_REP_SEQUENCE": "demo-follow-up",
+    "NURTURE_MARKETING_SEQUENCE": "demo-nurture",
+    "NURTURE_ONBOARDING_SEQUENCE": "demo-onboarding",
+    "NURTURE_REENGAGE_SEQUENCE": "",
+    "NURTURE_LEAD_CAPS": "",
+}
+
+
+def env_for(name: str, env: dict[str, str]) -> dict[str, str]:
+    return {**NURTURE_DEMO, **env} if name == "nurture" else env
 
 
 def start_services(names: list[str]) -> None:
@@ -125,7 +152,7 @@ def start_services(names: list[str]) -> None:
         if processes.read_pid(RUN_DIR / "pids" / f"{name}.pid"):
             say(f"{name} already runs")
             continue
-        processes.start(name, [sys.executable, "-m", f"services.{name}"], RUN_DIR, env)
+        processes.start(name, [sys.executable, "-m", f"services.{name}"], RUN_DIR, env_for(name, env))
     for name in names:
         wait_ready(name, PORTS[name])
 

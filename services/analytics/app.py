@@ -1,5 +1,6 @@
-"""analytics' wiring: fold every lead and deal record into its per-entity table and its
-partition's totals; a deal's lead steps travel to the lead's partition over an internal topic.
+"""analytics' wiring: fold every lead and deal record into its entity's table value (one write
+per record) and its partition's totals in memory; a deal's lead steps travel to the lead's
+partition over an internal topic.
 """
 
 from __future__ import annotations
@@ -11,25 +12,24 @@ import faust
 
 from services.analytics.collector import TotalsCollector
 from services.analytics.config import PORT, AnalyticsConfig
-from services.analytics.deals import deal_record_from_dict, deal_record_to_dict, fold_deal
-from services.analytics.http_api import install_http_api
-from services.analytics.inputs import DEAL_INPUTS, LEAD_INPUTS, DealInput, LeadInput
-from services.analytics.leads import fold_lead, lead_from_dict, lead_to_dict
-from services.analytics.links import (
-    DealLink,
-    fact_from_dict,
-    fact_to_dict,
-    lead_facts,
-    link_from_dict,
-    link_lead,
-    link_step,
-    link_to_dict,
+from services.analytics.deal_inputs import DEAL_INPUTS
+from services.analytics.entities import (
+    DealState,
+    LeadState,
+    deal_state_from_dict,
+    deal_state_to_dict,
+    fold_deal_input,
+    fold_lead_input,
+    lead_state_from_dict,
+    lead_state_to_dict,
 )
-from services.analytics.mailings import Mailbox, mailbox_from_dict, mailbox_to_dict, nurture_facts
-from services.analytics.partitions import TotalsTable
+from services.analytics.http_api import install_http_api
+from services.analytics.inputs import LEAD_INPUTS, LeadInput
+from services.analytics.links import DealLink, fact_from_dict, fact_to_dict, lead_facts
+from services.analytics.partitions import TotalsCache, tables_ready
 from services.analytics.publisher import install_publisher
 from services.analytics.store import ReadModel
-from services.analytics.totals import PartitionTotals, apply_deal, apply_lead, apply_nurture, new_totals
+from services.analytics.totals import PartitionTotals, new_totals
 from shared.dead_letters import RecordMeta
 from shared.errors import InvalidRecord
 from shared.health import install_health
@@ -46,7 +46,9 @@ class Analytics:
         partitions = runtime.settings.topic_partitions
         self.leads = JsonTable(runtime.app, "leads", partitions)
         self.deals = JsonTable(runtime.app, "deals", partitions)
-        self.totals = TotalsTable(runtime.app, partitions, self.empty_totals)
+        self.totals = TotalsCache(
+            self.leads, self.deals, self.empty_totals, config.sla, lambda: tables_ready(runtime.app), partitions
+        )
         self.read_model = ReadModel(runtime, partitions)
         # Internal: deal-derived lead steps, re-keyed by lead_id onto the lead's partition.
         self.relay = runtime.app.topic(
@@ -62,78 +64,50 @@ class Analytics:
             item = LEAD_INPUTS[meta.topic](record)
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidRecord(f"{meta.topic}: {exc}") from exc
-        self.fold_lead_input(item, meta.partition)
+        self.fold_lead(item, meta.partition)
 
-    def fold_lead_input(self, item: LeadInput, partition: int) -> None:
-        """Fold one lead input into the lead's record and the partition's totals (no await inside:
-        the read-modify-write of the shared totals must not interleave with another agent)."""
-        stored: dict[str, Any] = self.leads.get(item.lead_id) or {}
-        record = lead_from_dict(stored["record"]) if stored.get("record") else None
-        mailbox = mailbox_from_dict(stored["mailbox"]) if stored.get("mailbox") else Mailbox()
-        before = totals = self.totals.load(partition)
-        for fact in item.facts:
-            folded = fold_lead(record, fact)
-            totals, record = apply_lead(totals, record, folded, fact.occurred_at, self.config.sla), folded
-        mailbox, outcomes = nurture_facts(mailbox, item)
-        for outcome in outcomes:
-            totals = apply_nurture(totals, outcome)
-        self.leads[item.lead_id] = {
-            "record": None if record is None else lead_to_dict(record),
-            "mailbox": mailbox_to_dict(mailbox),
-        }
-        self.totals.save(partition, before, totals)
-        self.folded.labels("lead").inc(len(item.facts) + len(outcomes))
-        self.runtime.log.info("lead_facts_folded", lead_id=item.lead_id, facts=len(item.facts), nurture=len(outcomes))
+    def fold_lead(self, item: LeadInput, partition: int) -> None:
+        """Fold one lead input: one table write holds its whole effect (no await inside, so the
+        read-modify-write of the partition's totals never interleaves with another agent)."""
+        stored = self.leads.get(item.lead_id)
+        state = LeadState(partition) if stored is None else lead_state_from_dict(stored, partition)
+        before = self.totals.load(state.partition)
+        state, after = fold_lead_input(state, before, item, self.config.sla)
+        self.leads[item.lead_id] = lead_state_to_dict(state)
+        self.totals.save(state.partition, before, after)
+        self.folded.labels("lead").inc(len(item.facts))
+        self.runtime.log.info("lead_facts_folded", lead_id=item.lead_id, facts=len(item.facts))
 
     async def on_deal_record(self, record: dict[str, Any], meta: RecordMeta) -> None:
         try:
             item = DEAL_INPUTS[meta.topic](record)
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidRecord(f"{meta.topic}: {exc}") from exc
-        link = self.fold_deal_input(item, meta.partition)
-        for fact in lead_facts(link):
-            await self.relay.send(key=fact.lead_id.encode(), value=json.dumps(fact_to_dict(fact)).encode())
-
-    def fold_deal_input(self, item: DealInput, partition: int) -> DealLink:
-        """Fold one deal input into the deal's record and the partition's totals; returns the
-        deal's link to its lead (re-sent on every change: the lead fold is idempotent)."""
-        stored: dict[str, Any] = self.deals.get(item.opportunity_id) or {}
-        record = deal_record_from_dict(stored["record"]) if stored.get("record") else None
-        link = link_from_dict(stored["link"]) if stored.get("link") else DealLink(item.opportunity_id)
-        before = totals = self.totals.load(partition)
-        if item.snapshot is not None:
-            folded = fold_deal(record, item.snapshot)
-            totals, record = apply_deal(totals, record, folded), folded
-        link = _linked(link_lead(link, item.lead_id), item)
-        self.deals[item.opportunity_id] = {
-            "record": None if record is None else deal_record_to_dict(record),
-            "link": link_to_dict(link),
-        }
-        self.totals.save(partition, before, totals)
+        stored = self.deals.get(item.opportunity_id)
+        state = (
+            DealState(meta.partition, DealLink(item.opportunity_id))
+            if stored is None
+            else deal_state_from_dict(stored, meta.partition)
+        )
+        before = self.totals.load(state.partition)
+        state, after = fold_deal_input(state, before, item)
+        self.deals[item.opportunity_id] = deal_state_to_dict(state)
+        self.totals.save(state.partition, before, after)
         self.folded.labels("deal").inc()
         self.runtime.log.info("deal_folded", opportunity_id=item.opportunity_id, proposal=item.proposal)
-        return link
+        # The link is re-sent on every change: the lead fold is idempotent.
+        for fact in lead_facts(state.link):
+            await self.relay.send(key=fact.lead_id.encode(), value=json.dumps(fact_to_dict(fact)).encode())
 
     async def on_relayed(self, stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             fact = fact_from_dict(json.loads(event.value))
             item = LeadInput(fact.lead_id, fact.event_id, fact.occurred_at, (fact,))
-            self.fold_lead_input(item, event.message.partition)
+            self.fold_lead(item, event.message.partition)
 
     async def on_roster(self, record: dict[str, Any], meta: RecordMeta) -> None:
         capacity = int(record["capacity"]) if record.get("active", True) else None
         await self.read_model.set_capacity(str(record["rep_id"]), capacity)
-
-
-def _linked(link: DealLink, item: DealInput) -> DealLink:
-    if item.proposal:
-        link = link_step(link, "proposal", item.occurred_at)
-    if item.created_at is not None:
-        link = link_step(link, "opportunity", item.created_at)
-    snapshot = item.snapshot
-    if snapshot is not None and snapshot.status != "open":
-        link = link_step(link, snapshot.status, item.closed_at or item.occurred_at)
-    return link
 
 
 def build(runtime: ServiceRuntime, config: AnalyticsConfig) -> Analytics:
@@ -145,7 +119,7 @@ def build(runtime: ServiceRuntime, config: AnalyticsConfig) -> Analytics:
     runtime.consume("reps.roster", analytics.on_roster)
     runtime.app.agent(analytics.relay, name="analytics.lead-steps")(analytics.on_relayed)
     install_publisher(analytics)
-    runtime.metrics.registry.register(TotalsCollector(analytics.totals))
+    runtime.metrics.registry.register(TotalsCollector(analytics.totals, config.metric_label_limit))
     install_http_api(analytics)
     install_health(runtime)
     return analytics

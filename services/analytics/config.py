@@ -23,6 +23,8 @@ class AnalyticsConfig:
     hour_windows: int = 48
     day_windows: int = 35
     sla: SlaPolicy = field(default=DEFAULT_SLA)
+    # Values kept per metric label (campaign, territory, rep); the rest are summed as "other".
+    metric_label_limit: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AnalyticsConfig:
@@ -33,7 +35,14 @@ class AnalyticsConfig:
             hour_windows=env_int(env, "ANALYTICS_HOUR_WINDOWS", 48),
             day_windows=env_int(env, "ANALYTICS_DAY_WINDOWS", 35),
             sla=_sla(env_str(env, "ANALYTICS_SLA_SECONDS", "")),
+            metric_label_limit=_limit(env_int(env, "ANALYTICS_METRIC_LABEL_LIMIT", 20)),
         )
+
+
+def _limit(value: int) -> int:
+    if value < 1:
+        raise SettingsError(f"ANALYTICS_METRIC_LABEL_LIMIT must be at least 1, got {value}")
+    return value
 
 
 def _sla(raw: str) -> SlaPolicy:

@@ -1,26 +1,17 @@
 """Decoded input records (plain dicts) to the facts the folds read, one mapping per record type.
 
 Pure: no Avro library, no Faust; a record that cannot be read raises ValueError. To consume a
-new record type, add one function and one entry to LEAD_INPUTS or DEAL_INPUTS.
+new record type, add one function and one entry to LEAD_INPUTS (deal records: deal_inputs.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, cast, get_args
+from datetime import UTC, datetime
+from typing import Any
 
-from services.analytics.facts import (
-    FORECAST_CATEGORIES,
-    DealFact,
-    DealStatus,
-    ForecastCategory,
-    LeadFact,
-    NurtureKind,
-    Step,
-)
+from services.analytics.facts import LeadFact, NurtureKind, Step
 
 Record = Mapping[str, Any]
 # Engagement types that are outcomes of a nurture email.
@@ -31,6 +22,8 @@ OUTCOME_KINDS: Mapping[str, NurtureKind] = {
     "unsubscribe": "unsubscribed",
     "email_bounce": "bounced",
 }
+# Engagement types that are the rep's own touch of the lead.
+TOUCH_TYPES = frozenset({"call_logged", "task_completed"})
 
 
 @dataclass(frozen=True)
@@ -54,8 +47,18 @@ class EmailOutcome:
 
 
 @dataclass(frozen=True)
+class EnrolmentChange:
+    """A change to a lead's enrolment in a sequence (enrolled, paused, exited, ...) and why."""
+
+    sequence_id: str
+    change: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class LeadInput:
-    """What one lead-keyed record says: funnel facts, an email sent, or an email outcome."""
+    """What one lead-keyed record says: funnel facts, an email sent, an email outcome, or an
+    enrolment change."""
 
     lead_id: str
     event_id: str
@@ -63,20 +66,7 @@ class LeadInput:
     facts: tuple[LeadFact, ...] = ()
     sent: SentEmail | None = None
     outcome: EmailOutcome | None = None
-
-
-@dataclass(frozen=True)
-class DealInput:
-    """What one deal-keyed record says: a full snapshot, or that a proposal went out."""
-
-    opportunity_id: str
-    event_id: str
-    occurred_at: datetime
-    snapshot: DealFact | None = None
-    lead_id: str | None = None
-    created_at: datetime | None = None
-    closed_at: datetime | None = None
-    proposal: bool = False
+    enrolment: EnrolmentChange | None = None
 
 
 def utc(value: Any, name: str) -> datetime:
@@ -86,7 +76,8 @@ def utc(value: Any, name: str) -> datetime:
     return value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
 
 
-def _required(record: Record, name: str) -> str:
+def required(record: Record, name: str) -> str:
+    """A non-empty string field; ValueError names it when missing."""
     value = record.get(name)
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} is missing")
@@ -94,7 +85,7 @@ def _required(record: Record, name: str) -> str:
 
 
 def _step(record: Record, step: Step, *, at: str = "occurred_at", **attrs: str | None) -> LeadFact:
-    lead_id, event_id = _required(record, "lead_id"), _required(record, "event_id")
+    lead_id, event_id = required(record, "lead_id"), required(record, "event_id")
     return LeadFact(event_id, lead_id, step, utc(record[at], at), **attrs)
 
 
@@ -109,7 +100,7 @@ def _captured_too(record: Record) -> tuple[LeadFact, ...]:
 
 def _lead(record: Record, *facts: LeadFact, **extra: Any) -> LeadInput:
     at = utc(record["occurred_at"], "occurred_at")
-    return LeadInput(_required(record, "lead_id"), _required(record, "event_id"), at, facts, **extra)
+    return LeadInput(required(record, "lead_id"), required(record, "event_id"), at, facts, **extra)
 
 
 def from_captured(record: Record) -> LeadInput:
@@ -147,23 +138,37 @@ def from_email(record: Record) -> LeadInput:
     if record.get("outcome") != "sent":
         return _lead(record)
     sent = SentEmail(
-        _required(record, "message_id"),
-        _required(record, "sequence_id"),
+        required(record, "message_id"),
+        required(record, "sequence_id"),
         int(record["step_index"]),
-        _required(record, "variant"),
+        required(record, "variant"),
     )
     return _lead(record, _step(record, "contacted"), sent=sent)
 
 
 def from_engagement(record: Record) -> LeadInput:
-    """engagement.captured: opens, clicks, replies, unsubscribes and bounces; others say nothing."""
+    """engagement.captured: opens, clicks, replies, unsubscribes and bounces; a call logged or a
+    task completed is a first touch; others say nothing."""
     kind = OUTCOME_KINDS.get(str(record.get("type")))
     if kind is None:
-        return _lead(record)
+        return _lead(record, *from_engagement_touch(record))
     attributes = record.get("attributes") or {}
     at = utc(record["occurred_at"], "occurred_at")
-    outcome = EmailOutcome(_required(record, "event_id"), kind, at, attributes.get("message_id"))
+    outcome = EmailOutcome(required(record, "event_id"), kind, at, attributes.get("message_id"))
     return _lead(record, outcome=outcome)
+
+
+def from_enrolment(record: Record) -> LeadInput:
+    """nurture.enrolments: a lead enrolled in, paused, resumed, exited or completed a sequence."""
+    change = EnrolmentChange(required(record, "sequence_id"), required(record, "change"), record.get("reason"))
+    return _lead(record, enrolment=change)
+
+
+def from_engagement_touch(record: Record) -> tuple[LeadFact, ...]:
+    """A rep's call logged or task completed is a first touch too."""
+    if record.get("type") not in TOUCH_TYPES:
+        return ()
+    return (_step(record, "contacted"),)
 
 
 LEAD_INPUTS: Mapping[str, Callable[[Record], LeadInput]] = {
@@ -173,63 +178,5 @@ LEAD_INPUTS: Mapping[str, Callable[[Record], LeadInput]] = {
     "leads.assigned": from_assigned,
     "email.outbound": from_email,
     "engagement.captured": from_engagement,
-}
-
-
-def forecast_category(text: str, status: str) -> ForecastCategory:
-    """Opportunity's "Best Case" as best_case; "Closed" carries no category of its own."""
-    name = text.strip().lower().replace(" ", "_")
-    if name == "closed":
-        return "omitted" if status == "lost" else "commit"
-    if name not in FORECAST_CATEGORIES:
-        raise ValueError(f"unknown forecast category {text!r}")
-    return name
-
-
-def _decimal(record: Record, name: str) -> Decimal:
-    try:
-        return Decimal(_required(record, name))
-    except InvalidOperation as exc:
-        raise ValueError(f"{name} is not a decimal: {record[name]!r}") from exc
-
-
-def from_opportunity(record: Record) -> DealInput:
-    """opportunities.changed: the deal's full state after a change."""
-    status = _required(record, "status")
-    if status not in get_args(DealStatus):
-        raise ValueError(f"unknown status {status!r}")
-    at = utc(record["occurred_at"], "occurred_at")
-    snapshot = DealFact(
-        event_id=_required(record, "event_id"),
-        opportunity_id=_required(record, "opportunity_id"),
-        occurred_at=at,
-        stage=_required(record, "stage"),
-        status=cast(DealStatus, status),
-        amount=_decimal(record, "amount"),
-        probability=_decimal(record, "probability"),
-        forecast_category=forecast_category(_required(record, "forecast_category"), status),
-        close_date=date.fromisoformat(_required(record, "close_date")),
-        rep_id=record.get("owner_id") or None,
-    )
-    closed = record.get("closed_at")
-    return DealInput(
-        snapshot.opportunity_id,
-        snapshot.event_id,
-        at,
-        snapshot,
-        lead_id=record.get("lead_id"),
-        created_at=utc(record.get("created_at", at), "created_at"),
-        closed_at=None if closed is None else utc(closed, "closed_at"),
-    )
-
-
-def from_proposal(record: Record) -> DealInput:
-    """proposals.generated: the deal reached the proposal step."""
-    at = utc(record["occurred_at"], "occurred_at")
-    return DealInput(_required(record, "opportunity_id"), _required(record, "event_id"), at, proposal=True)
-
-
-DEAL_INPUTS: Mapping[str, Callable[[Record], DealInput]] = {
-    "opportunities.changed": from_opportunity,
-    "proposals.generated": from_proposal,
+    "nurture.enrolments": from_enrolment,
 }

@@ -5,13 +5,15 @@ memory that makes nurture counts count each event once. Pure; no Faust, no clock
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from services.analytics.dedupe import SeenIds, remember, seen_from_dict, seen_to_dict
 from services.analytics.facts import NurtureFact
 from services.analytics.inputs import EmailOutcome, LeadInput, SentEmail
+from services.analytics.nurture_stats import count_enrolment, count_nurture
+from services.analytics.tally import EMPTY, Tally, combine
 
 KEEP_EMAILS = 20
 SEEN_PER_LEAD = 200
@@ -43,6 +45,14 @@ def _outcome_fact(email: SentEmail, outcome: EmailOutcome) -> NurtureFact:
     return NurtureFact(
         outcome.event_id, email.sequence_id, email.step, email.variant, outcome.kind, outcome.occurred_at
     )
+
+
+def lead_counts(mailbox: Mailbox, item: LeadInput) -> tuple[Mailbox, Tally]:
+    """What one input adds to the lead's nurture and enrolment counts, once per event id."""
+    if item.event_id in mailbox.seen or item.enrolment is None:
+        mailbox, facts = nurture_facts(mailbox, item)
+        return mailbox, combine(*(count_nurture(EMPTY, fact) for fact in facts))
+    return replace(mailbox, seen=remember(mailbox.seen, item.event_id)), count_enrolment(item.enrolment)
 
 
 def nurture_facts(mailbox: Mailbox, item: LeadInput) -> tuple[Mailbox, list[NurtureFact]]:

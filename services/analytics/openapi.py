@@ -95,6 +95,17 @@ FORECAST: Schema = {
 }
 
 
+ENROLMENTS = {
+    "type": "object",
+    "properties": {
+        "changes": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "exited_by_reason": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "paused_by_reason": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "in_progress": {"type": "integer", "description": "Enrolled, minus exited and completed."},
+    },
+}
+
+
 def openapi_document() -> Schema:
     """The whole document."""
     return {
@@ -138,12 +149,21 @@ def openapi_document() -> Schema:
                 "One rep's numbers.", _ref("Rep"), _param("id", "path", "The rep.", True), missing="No such rep."
             ),
             "/v1/sequences": _get(
-                "Sequences with nurture numbers.",
+                "Sequences with nurture sends, outcomes or enrolment changes.",
                 {"type": "object", "properties": {"sequences": {"type": "array", "items": {"type": "string"}}}},
             ),
             "/v1/sequences/{id}/stats": _get(
-                "Sends, opens, clicks, replies, unsubscribes and bounces per step and variant.",
-                {"type": "object"},
+                "Sends, opens, clicks, replies, unsubscribes and bounces per step and variant, and "
+                "enrolment changes (enrolled, paused, exited by reason, completed) from nurture.enrolments.",
+                {
+                    "type": "object",
+                    "properties": {
+                        "sequence_id": {"type": "string"},
+                        "rows": {"type": "array", "items": {"type": "object"}},
+                        "totals": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "enrolments": ENROLMENTS,
+                    },
+                },
                 _param("id", "path", "The sequence.", True),
                 missing="No numbers for the sequence.",
             ),

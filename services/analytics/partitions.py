@@ -1,8 +1,7 @@
-"""The totals table: each partition's totals as documents under partition-scoped keys
-("totals:<partition>:<part>"), a cache of them, and the parts not yet published to Redis.
+"""Each owned partition's totals, recounted from the leads and deals tables after every
+rebalance and kept current by the folds, and the parts not yet published to Redis.
 
-Written only from agents on the lead and deal topics (co-partitioned with the table): Faust
-puts each write in the changelog partition of the record being processed.
+Never writes a table: the totals are derived from the entities, which hold the only state.
 """
 
 from __future__ import annotations
@@ -11,59 +10,87 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
+from aiokafka.partitioner import murmur2
 
-from services.analytics.totals import PartitionTotals, changed_docs, totals_from_docs
+from services.analytics.entities import DealState, LeadState, deal_state_from_dict, lead_state_from_dict, recount
+from services.analytics.speed import SlaPolicy
+from services.analytics.totals import PartitionTotals, changed_docs, totals_docs
 from shared.tables import JsonTable
 
 
-def part_key(partition: int, part: str) -> str:
-    return f"totals:{partition}:{part}"
+def tables_ready(app: faust.App) -> bool:
+    """True when no rebalance is running and the tables have recovered from their changelogs."""
+    tables: Any = app.tables  # TableManagerT does not declare the recovery its implementation has
+    return not app.rebalancing and bool(tables and tables.recovery.completed.is_set())
 
 
-def parse_key(key: str) -> tuple[int, str]:
-    """(partition, part name) of a table key."""
-    _, partition, part = key.split(":", 2)
-    return int(partition), part
+class TotalsCache:
+    """Totals per owned partition, recounted on first use after a rebalance."""
 
-
-class TotalsTable:
-    """Per-partition totals with read-through caching; the cache is dropped at every rebalance."""
-
-    def __init__(self, app: faust.App, partitions: int, empty: Callable[[], PartitionTotals]) -> None:
-        self.table = JsonTable(app, "totals", partitions)
-        self.empty = empty
-        self._cache: dict[int, PartitionTotals] = {}
+    def __init__(
+        self,
+        leads: JsonTable,
+        deals: JsonTable,
+        empty: Callable[[], PartitionTotals],
+        policy: SlaPolicy,
+        ready: Callable[[], bool],
+        partitions: int = 6,
+    ) -> None:
+        self.leads, self.deals, self.empty, self.policy, self.ready = leads, deals, empty, policy, ready
+        self.partitions = partitions
+        self._cache: dict[int, PartitionTotals] | None = None
         # Parts changed since the last publish: written docs and deleted names, per partition.
         self.pending: dict[int, tuple[dict[str, Any], set[str]]] = {}
 
     def reset(self) -> None:
-        """Forget cached totals (partitions may have moved); the table is the truth."""
-        self._cache.clear()
+        """Forget the totals (partitions may have moved); the tables are the truth."""
+        self._cache = None
         self.pending.clear()
 
+    def owned(self) -> dict[int, PartitionTotals]:
+        """Totals of every owned partition holding an entity; empty until the tables recovered."""
+        return self._totals() if self._cache is not None or self.ready() else {}
+
+    def _totals(self) -> dict[int, PartitionTotals]:
+        # Agents fold only once recovery is complete, so their first call may recount.
+        if self._cache is None:
+            self._cache = self._recount()
+        return self._cache
+
+    def _recount(self) -> dict[int, PartitionTotals]:
+        leads: dict[int, list[LeadState]] = {}
+        deals: dict[int, list[DealState]] = {}
+        for key, value in self.leads.items():
+            lead = lead_state_from_dict(value, self.partition_of(key))
+            leads.setdefault(lead.partition, []).append(lead)
+        for key, value in self.deals.items():
+            deal = deal_state_from_dict(value, self.partition_of(key))
+            deals.setdefault(deal.partition, []).append(deal)
+        return {p: recount(leads.get(p, []), deals.get(p, []), self.empty(), self.policy) for p in {*leads, *deals}}
+
+    def partition_of(self, key: str) -> int:
+        """Where the Java client's partitioner (murmur2, aiokafka's too) puts a key: only for
+        values written before states carried their partition."""
+        hashed: int = murmur2(key.encode())
+        return (hashed & 0x7FFFFFFF) % self.partitions
+
     def local_docs(self) -> dict[int, dict[str, dict[str, Any]]]:
-        """Documents of the partitions this worker owns, by partition."""
-        docs: dict[int, dict[str, dict[str, Any]]] = {}
-        for key, doc in self.table.items():
-            partition, part = parse_key(key)
-            docs.setdefault(partition, {})[part] = doc
-        return docs
+        """Documents of the owned partitions' totals, by partition."""
+        return {partition: totals_docs(totals) for partition, totals in self.owned().items()}
+
+    def partition_docs(self, partition: int) -> dict[str, dict[str, Any]]:
+        """Documents of one owned partition's totals (none when it holds no entity)."""
+        totals = self.owned().get(partition)
+        return {} if totals is None else totals_docs(totals)
 
     def load(self, partition: int) -> PartitionTotals:
-        """The partition's totals (from the cache, else rebuilt from the table)."""
-        if partition not in self._cache:
-            docs = self.local_docs().get(partition, {})
-            self._cache[partition] = totals_from_docs(docs, self.empty())
-        return self._cache[partition]
+        """The partition's totals (empty when it holds no entity yet)."""
+        return self._totals().get(partition) or self.empty()
 
     def save(self, partition: int, before: PartitionTotals, after: PartitionTotals) -> None:
-        """Write the parts that changed (call from an agent, on that partition's record)."""
+        """Keep the folded totals and note the parts the next publish must write or delete."""
         writes, deletes = changed_docs(before, after)
-        for part, doc in writes.items():
-            self.table[part_key(partition, part)] = doc
-        for part in deletes:
-            del self.table[part_key(partition, part)]
-        self._cache[partition] = after
+        self._totals()[partition] = after
         pending_writes, pending_deletes = self.pending.setdefault(partition, ({}, set()))
         pending_writes.update(writes)
         for part in deletes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from services.analytics.partitions import tables_ready
 from shared.topics import physical_name
 
 if TYPE_CHECKING:
@@ -33,21 +34,17 @@ class Publisher:
         consumer = self.analytics.runtime.app.consumer
         return {tp.partition for tp in consumer.assignment() if tp.topic == self.topic} if consumer else set()
 
-    def ready(self) -> bool:
-        app = self.analytics.runtime.app
-        tables: Any = app.tables  # TableManagerT does not declare the recovery its implementation has
-        return not app.rebalancing and bool(tables and tables.recovery.completed.is_set())
-
     async def publish(self) -> None:
         """Publish new partitions whole, then every pending change."""
-        if not self.ready():
+        if not tables_ready(self.analytics.runtime.app):
             return
         generation, totals, model = self.generation, self.analytics.totals, self.analytics.read_model
-        fresh = self.owned() - self.published
-        local = totals.local_docs() if fresh else {}
-        for partition in sorted(fresh):
+        for partition in sorted(self.owned() - self.published):
+            # Snapshot and drop the pending changes with no await between, so a fold that lands
+            # while the snapshot is written stays pending for the next pass.
+            docs = totals.partition_docs(partition)
             totals.pending.pop(partition, None)
-            await model.replace(partition, local.get(partition, {}))
+            await model.replace(partition, docs)
             if generation == self.generation:
                 self.published.add(partition)
         for partition in list(totals.pending):

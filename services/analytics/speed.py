@@ -32,7 +32,8 @@ FIRST_TOUCH = ("speed", "first_touch")
 class SlaPolicy:
     """Longest allowed assignment→first-touch time per grade; unlisted grades have no SLA.
 
-    Fixed for a table's life: changing it does not re-judge leads already counted.
+    Totals are recounted from the leads with the current policy after every restart and
+    rebalance, so a changed policy re-judges every lead then.
     """
 
     targets: Mapping[str, timedelta]

@@ -1,7 +1,7 @@
 """A partition's running totals and funnel windows, how one fold changes them, and their
-plain documents (one per part, so a change rewrites only the parts it touched).
+plain documents (one per part, so a publish rewrites only the parts it touched).
 
-Pure: no Faust, no Redis; stores and read models hold the documents this module writes.
+Pure: no Faust, no Redis; the read model holds the documents this module writes.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from services.analytics.tally import EMPTY, Tally, combine, negate, tally_from_d
 from services.analytics.windows import (
     DEFAULT_GRACE,
     Granularity,
+    Stamped,
     Windows,
     flatten,
-    place,
+    place_split,
     windows_from_dict,
     windows_to_dict,
 )
@@ -79,10 +80,19 @@ def apply_lead(
     totals: PartitionTotals, before: LeadRecord | None, after: LeadRecord, event_time: datetime, policy: SlaPolicy
 ) -> PartitionTotals:
     """Replace one lead's old contribution with its new one; funnel parts go to their windows."""
+    return apply_lead_split(totals, before, after, event_time, policy)[0]
+
+
+def apply_lead_split(
+    totals: PartitionTotals, before: LeadRecord | None, after: LeadRecord, event_time: datetime, policy: SlaPolicy
+) -> tuple[PartitionTotals, dict[Granularity, Stamped]]:
+    """As apply_lead, and the funnel parts that missed their closed window, per granularity
+    (the lead remembers them, so its partition's windows can be recounted from the leads)."""
     funnel = funnel_change(before, after)
-    moved = replace(totals, hour=place(totals.hour, event_time, funnel), day=place(totals.day, event_time, funnel))
+    hour, late_hour = place_split(totals.hour, event_time, funnel)
+    day, late_day = place_split(totals.day, event_time, funnel)
     change = combine(flatten(funnel), lead_contribution(after, policy), negate(lead_contribution(before, policy)))
-    return add_running(moved, change)
+    return add_running(replace(totals, hour=hour, day=day), change), {"hour": late_hour, "day": late_day}
 
 
 def apply_deal(totals: PartitionTotals, before: DealRecord | None, after: DealRecord) -> PartitionTotals:

@@ -16,7 +16,7 @@ from services.analytics.facts import FORECAST_CATEGORIES
 from services.analytics.forecast import Period, forecast_for, run_rate
 from services.analytics.funnel import DIMENSIONS, conversion_rates, funnel_counts
 from services.analytics.leads import PATH
-from services.analytics.nurture_stats import sequence_stats
+from services.analytics.nurture_stats import ENROLMENT, enrolment_stats, sequence_stats
 from services.analytics.pipeline import pipeline_by_stage
 from services.analytics.reps import RepSummary, rep_ids, summarize_rep
 from services.analytics.speed import (
@@ -158,12 +158,25 @@ def one_rep_view(totals: Overall, rep_id: str, capacities: Mapping[str, int]) ->
 
 
 def sequences_of(totals: Overall) -> list[str]:
-    """Every sequence with a nurture number."""
-    return sorted({key[0] for key in select(totals.running, ("nurture",))})
+    """Every sequence with a nurture send, outcome or enrolment change."""
+    kinds = (("nurture",), (ENROLMENT,))
+    return sorted({key[0] for kind in kinds for key in select(totals.running, kind)})
+
+
+def enrolment_view(totals: Overall, sequence_id: str) -> dict[str, Any]:
+    """A sequence's enrolment changes by kind, exits and pauses by reason, and those running."""
+    stats = enrolment_stats(totals.running, sequence_id)
+    return {
+        "changes": dict(stats.changes),
+        "exited_by_reason": dict(sorted(stats.exits.items())),
+        "paused_by_reason": dict(sorted(stats.paused_by_reason.items())),
+        "in_progress": stats.in_progress,
+    }
 
 
 def sequence_view(totals: Overall, sequence_id: str) -> dict[str, Any] | None:
-    """A sequence's counts and rates per step and variant, and totals; None when it has none."""
+    """A sequence's counts and rates per step and variant, totals and enrolment changes; None
+    when it has none."""
     if sequence_id not in sequences_of(totals):
         return None
     stats = sequence_stats(totals.running, sequence_id)
@@ -176,4 +189,9 @@ def sequence_view(totals: Overall, sequence_id: str) -> dict[str, Any] | None:
         }
         for row in stats.rows
     ]
-    return {"sequence_id": sequence_id, "rows": rows, "totals": dict(stats.totals)}
+    return {
+        "sequence_id": sequence_id,
+        "rows": rows,
+        "totals": dict(stats.totals),
+        "enrolments": enrolment_view(totals, sequence_id),
+    }

@@ -65,22 +65,44 @@ def place(windows: Windows, event_time: datetime, stamped: Stamped) -> Windows:
     """Add one event's contribution: the event first advances the watermark, then each part
     goes to its own window if that is still open, else to `late`; all go to `running`.
     """
+    return place_split(windows, event_time, stamped)[0]
+
+
+def place_split(windows: Windows, event_time: datetime, stamped: Stamped) -> tuple[Windows, dict[datetime, Tally]]:
+    """As place, and also the parts that went to `late` (by their event time), so the entity
+    that caused them can remember them and the windows can be rebuilt from entities alone."""
     mark = event_time if windows.watermark is None else max(windows.watermark, event_time)
     moved = replace(windows, watermark=mark)
     buckets = dict(moved.buckets)
-    late = [moved.late]
+    late: dict[datetime, Tally] = {}
     for at, tally in stamped.items():
         start = window_start(at, moved.granularity)
         if is_closed(moved, start):
-            late.append(tally)
+            late[at] = tally
         else:
             buckets[start] = combine(buckets.get(start, EMPTY), tally)
-    running = combine(moved.running, *stamped.values())
-    return replace(
+    placed = replace(
         moved,
         buckets=_newest(buckets, moved.retain),
-        running=running,
-        late=combine(*late),
+        running=combine(moved.running, *stamped.values()),
+        late=combine(moved.late, *late.values()),
+    )
+    return placed, late
+
+
+def rebuild(empty: Windows, watermark: datetime | None, stamped: Stamped, late: Stamped) -> Windows:
+    """Windows from what entities remember: every part by event time, and the parts of them
+    that arrived after their window had closed (those count in `late`, not in a window)."""
+    buckets: dict[datetime, Tally] = {}
+    for at, tally in stamped_change(late, stamped).items():
+        start = window_start(at, empty.granularity)
+        buckets[start] = combine(buckets.get(start, EMPTY), tally)
+    return replace(
+        empty,
+        watermark=watermark,
+        buckets=_newest({s: t for s, t in buckets.items() if t != EMPTY}, empty.retain),
+        running=flatten(stamped),
+        late=flatten(late),
     )
 
 

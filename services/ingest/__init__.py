@@ -1,2 +1,3 @@
 """ingest: consumes leads.inbound and engagement.inbound (and HTTP POSTs), produces leads.captured
-and engagement.captured; owns the Redis identity map (email -> lead_id) and event_id dedupe keys."""
+and engagement.captured with person fields sealed; owns the Redis identity map (email digest ->
+lead_id), event_id dedupe keys and the per-lead PII keys (created at capture, shredded on erasure)."""

@@ -1,5 +1,6 @@
 """Erasure (GDPR Article 17) at ingest: `POST /v1/subjects/erase` publishes the request; the
-`subjects.erasure_requested` agent forgets the email's identity and marks it erased.
+`subjects.erasure_requested` agent forgets the email's identity, marks it erased and shreds the
+lead's PII key (crypto-shredding: every sealed copy of the person's data becomes unreadable).
 
 Every service that holds the person's data consumes the same request and reports what it removed
 on `subjects.erased`; the request itself carries only the lead_id and the email's digest.
@@ -13,8 +14,8 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
-from services.ingest.app import Ingest
 from services.ingest.identity import email_sha256
+from services.ingest.intake import Ingest
 from services.ingest.validation import normalise_email
 from shared.dead_letters import RecordMeta
 from shared.http_api import HttpError, read_json
@@ -37,6 +38,9 @@ def install_erasure(ingest: Ingest) -> None:
 
     async def on_request(request: dict[str, Any], meta: RecordMeta) -> None:
         removed = await ingest.identity.erase(request["email_sha256"]) if request["email_sha256"] else []
+        # Crypto-shredding: without the lead's key, no copy of its events can be read again.
+        if await ingest.pii.shred(request["lead_id"]):
+            removed.append("redis:pii-key")
         await runtime.send(
             "subjects.erased", request["lead_id"], ("SubjectErased", erased_record(request, "ingest", removed))
         )

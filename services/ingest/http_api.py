@@ -14,7 +14,7 @@ from typing import Any
 
 from faust.web import Request, Response, View
 
-from services.ingest.app import ErasedSubject, Ingest, Outcome
+from services.ingest.intake import ErasedSubject, Ingest, Outcome
 from services.ingest.openapi import openapi_document
 from services.ingest.validation import ValidationFailed, validate_engagement, validate_lead
 from services.ingest.webhooks import TOLERANCE_SECONDS, WebhookError, verify_webhook
@@ -62,7 +62,8 @@ class Submission:
     async def submit(self, payload: Any, key: ApiKey | None) -> tuple[int, dict[str, Any]]:
         batch = isinstance(payload, list)
         items = self._items(payload)
-        validated = [self._validate(item, index if batch else None) for index, item in enumerate(items)]
+        now = datetime.now(UTC)
+        validated = [self._validate(item, index if batch else None, now) for index, item in enumerate(items)]
         refused = sorted({v["source"] for v in validated if key and "source" in v and not key.allows(v["source"])})
         if refused:
             raise HttpError(403, f"this API key may not submit leads from source {', '.join(refused)}")
@@ -83,9 +84,9 @@ class Submission:
             raise HttpError(422, f"a batch holds 1 to {self.ingest.config.max_batch} items")
         return payload
 
-    def _validate(self, item: Any, index: int | None) -> dict[str, Any]:
+    def _validate(self, item: Any, index: int | None, now: datetime) -> dict[str, Any]:
         try:
-            return self.validate(item, now=datetime.now(UTC), event_id=str(uuid.uuid4()))
+            return self.validate(item, now=now, event_id=_event_id_if_missing(item))
         except ValidationFailed as exc:
             self.ingest.reject(exc)
             errors = [
@@ -93,6 +94,13 @@ class Submission:
                 for e in exc.errors
             ]
             raise HttpError(422, {"error": "validation failed", "errors": errors}) from exc
+
+
+def _event_id_if_missing(item: Any) -> str | None:
+    """A fresh event_id for an item that carries none (validation takes a blank one as missing);
+    None otherwise, so an id is drawn only when it is used."""
+    given = item.get("event_id") if isinstance(item, dict) else None
+    return str(uuid.uuid4()) if given is None or (isinstance(given, str) and not given.strip()) else None
 
 
 def install_http_api(ingest: Ingest) -> None:

@@ -1,6 +1,6 @@
-"""nurture's wiring: enrolment state per lead in a table, agents that enrol, exit and pause.
+"""nurture's wiring: enrolment state per lead in a table, and the one way every handler changes it.
 
-Every handler: lock the lead, load, one domain call, then timers -> events -> table (see commit).
+Every handler: lock the lead, load, one domain call, then timers -> views -> events -> table (commit).
 """
 
 from __future__ import annotations
@@ -8,15 +8,13 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.nurture import signals
+from services.nurture.colleagues import live_members, record_domain
 from services.nurture.config import PORT, NurtureConfig, load_configured
-from services.nurture.enrolment import enrol
-from services.nurture.leads import LeadProfile, LeadRecord, RepContact, lead_timezone, new_record, profile_from_captured
+from services.nurture.lead_index import LeadIndex
+from services.nurture.leads import LeadRecord, RepContact, lead_timezone, new_record
 from services.nurture.postman import Postman
 from services.nurture.records import enrolment_changed
 from services.nurture.reengagement import activity_update
@@ -25,8 +23,8 @@ from services.nurture.state import EnrolmentChanged
 from services.nurture.stats_store import StatsStore
 from services.nurture.store import NurtureStore
 from services.nurture.timers import TimerPlan, plan_timers
-from shared.dead_letters import RecordMeta
 from shared.health import install_health
+from shared.pii_keys import PiiVault
 from shared.runtime import ServiceRuntime, runtime_for
 from shared.tables import JsonTable
 
@@ -34,7 +32,7 @@ _LOCK_STRIPES = 64
 
 
 class Nurture:
-    """The service's state and the lead-event handlers; commands.py, steps.py and meeting_desk.py act."""
+    """The service's state and how it changes; lead_events, engagement, commands and steps act."""
 
     def __init__(self, runtime: ServiceRuntime, config: NurtureConfig, sequences: Mapping[str, Sequence]) -> None:
         self.runtime, self.config, self.sequences = runtime, config, sequences
@@ -42,7 +40,10 @@ class Nurture:
         ttl = config.send_once_ttl_seconds
         self.store = NurtureStore(runtime.redis, runtime.redis_key, runtime.metrics, ttl)
         self.stats = StatsStore(runtime.redis, runtime.redis_key, runtime.metrics, ttl)
+        self.index = LeadIndex(runtime.redis, runtime.redis_key, runtime.metrics)
         self.postman = Postman(runtime, config, self.store)
+        # The profile in the table stays sealed; steps open it only to render and address a send.
+        self.pii = PiiVault.create(runtime.redis, runtime.settings.redis_prefix, runtime.metrics, runtime.settings.pii)
         # Agents of different topics interleave at every await; a lead's read-modify-write must not.
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
 
@@ -56,14 +57,17 @@ class Nurture:
     async def commit(
         self, record: LeadRecord, changes: Iterable[EnrolmentChanged], cause: str, fired: str | None = None
     ) -> None:
-        """Timers, then events, then the table: a crash before the table write replays the input,
-        and timers and derived event ids make the replay harmless. `fired` is a timer member to drop
-        unless the new state still wants it."""
+        """Timers, the company index, then events, then the table: a crash before the table write
+        replays the input, and timers and derived event ids make the replay harmless. `fired` is a
+        timer member to drop unless the new state still wants it."""
         changes = tuple(changes)
         plan = plan_timers(record.enrolments)
         extra = (fired,) if fired is not None and fired not in plan.schedule else ()
         await self.store.apply_timers(TimerPlan(plan.schedule, plan.cancel + extra))
         await self.store.remember_enrolments({c.enrolment_id: c.lead_id for c in changes if c.change == "enrolled"})
+        domain = record_domain(record, self.config.free_mail_domains)
+        if changes and domain is not None:
+            await self.index.track_live(domain, *live_members(record))
         silence = activity_update(record, changes, self.config.reengage_sequence)
         if silence is not None and self.config.reengage_sequence:
             await self.store.mark_silent(record.lead_id, None if silence == "remove" else silence)
@@ -78,9 +82,16 @@ class Nurture:
                 change=change.change,
                 reason=change.reason,
             )
+        await self.save(record)
+
+    async def save(self, record: LeadRecord) -> None:
+        """Write the record to the read model and the table if it changed.
+
+        An erased or unknown lead's empty record is never written: erasure must not come back.
+        """
         stored, current = record.to_dict(), self.leads.get(record.lead_id)
-        # An erased or unknown lead's empty record is never written: erasure must not come back.
         if current != stored and (current is not None or stored != new_record(record.lead_id).to_dict()):
+            await self.index.publish(record)
             self.leads[record.lead_id] = stored
 
     async def forgotten(self, lead_id: str) -> bool:
@@ -98,48 +109,6 @@ class Nurture:
         if self.config.reengage_sequence and not record.enrolments.live():
             await self.store.mark_silent(record.lead_id, at)
 
-    async def on_captured(self, lead: dict[str, Any], meta: RecordMeta) -> None:
-        async with self.lock(lead["lead_id"]):
-            if await self.forgotten(lead["lead_id"]):
-                return
-            record = self.load(lead["lead_id"])
-            await self.note_activity(record, lead["occurred_at"])
-            self.leads[record.lead_id] = replace(record, profile=profile_from_captured(lead)).to_dict()
-
-    async def on_assigned(self, assigned: dict[str, Any], meta: RecordMeta) -> None:
-        sequence = self.sequences[self.config.rep_sequence]
-        async with self.lock(assigned["lead_id"]):
-            if await self.forgotten(assigned["lead_id"]):
-                return
-            record = self.load(assigned["lead_id"])
-            if assigned["rep_id"] is None or record.assignment_event_id == assigned["event_id"]:
-                return await self.commit(record, (), assigned["event_id"])
-            rep = await self.store.rep(assigned["rep_id"])
-            now = datetime.now(UTC)
-            move = signals.on_assignment(record, assigned["rep_id"], sequence, now, self.tz_of(record, rep))
-            profile = record.profile or LeadProfile(email=assigned["email"])
-            record = replace(
-                record,
-                profile=profile,
-                rep_id=assigned["rep_id"],
-                assignment_event_id=assigned["event_id"],
-                enrolments=move.state,
-            )
-            await self.commit(record, move.changes, assigned["event_id"])
-
-    async def on_scored(self, scored: dict[str, Any], meta: RecordMeta) -> None:
-        sequence = self.sequences[self.config.marketing_sequence]
-        async with self.lock(scored["lead_id"]):
-            record = self.load(scored["lead_id"])
-            if not signals.wants_marketing(record, sequence.sequence_id, scored["score"], self.config.mql_threshold):
-                return
-            move = enrol(record.enrolments, sequence, datetime.now(UTC), self.tz_of(record))
-            await self.commit(replace(record, enrolments=move.state), move.changes, scored["event_id"])
-
-    async def on_roster(self, rep: dict[str, Any], meta: RecordMeta) -> None:
-        calendar = self.config.calendar_url.format(rep_id=rep["rep_id"])
-        await self.store.put_rep(RepContact(rep["rep_id"], rep["name"], rep["email"], rep["timezone"], calendar))
-
 
 def build(runtime: ServiceRuntime, config: NurtureConfig) -> Nurture:
     """Wire agents, the scheduler, the HTTP API and health onto the runtime's app."""
@@ -147,18 +116,19 @@ def build(runtime: ServiceRuntime, config: NurtureConfig) -> Nurture:
     from services.nurture.engagement import EngagementHandler
     from services.nurture.erasure import install_erasure
     from services.nurture.http_api import install_http_api
+    from services.nurture.lead_events import LeadEvents
     from services.nurture.scheduler import install_scheduler
 
     config, sequences = load_configured(config)
     nurture = Nurture(runtime, config, sequences)
-    commands = Commands(nurture)
-    runtime.consume("leads.captured", nurture.on_captured)
-    runtime.consume("leads.assigned", nurture.on_assigned)
-    runtime.consume("leads.scored", nurture.on_scored)
+    commands, leads = Commands(nurture), LeadEvents(nurture)
+    runtime.consume("leads.captured", leads.on_captured)
+    runtime.consume("leads.assigned", leads.on_assigned)
+    runtime.consume("leads.scored", leads.on_scored)
     engagement = EngagementHandler(nurture, commands.desk)
     runtime.consume("engagement.captured", engagement.on_engagement)
     runtime.consume("leads.converted", engagement.on_converted)
-    runtime.consume("reps.roster", nurture.on_roster)
+    runtime.consume("reps.roster", leads.on_roster)
     runtime.consume("opportunities.changed", commands.on_opportunity)
     runtime.consume("nurture.due", commands.on_due)
     install_erasure(nurture)

@@ -1,7 +1,8 @@
 """The nurture.due agent and the commands that reach a lead's partition through it.
 
 A due step goes to the StepRunner; a command (manual enrol or exit, re-engagement, a meeting
-reminder) is applied here under the lead's lock. Deals won are re-keyed by lead_id into commands.
+reminder) is applied here under the lead's lock. Deals won are re-keyed by lead_id into commands;
+the deal's lead, once enrolled in onboarding, fans the enrolment out to its company's contacts.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.nurture.app import Nurture
+from services.nurture.colleagues import ONBOARDING, onboarding_contacts, record_domain
 from services.nurture.enrolment import Transition, enrol, exit_enrolment
 from services.nurture.leads import LeadRecord
 from services.nurture.meeting_desk import MeetingDesk
@@ -51,6 +53,18 @@ class Commands:
             if move.rejected:
                 self.nurture.runtime.log.info("command_refused", lead_id=command.lead_id, reason=move.rejected)
             await self.nurture.commit(replace(record, enrolments=move.state), move.changes, command.cause)
+        if command.kind == "enrol" and command.reason == ONBOARDING:
+            await self._onboard_contacts(record, command)
+
+    async def _onboard_contacts(self, record: LeadRecord, command: Command) -> None:
+        """The won deal's lead enrolled: enrol every other known contact of its company too."""
+        domain = record_domain(record, self.config.free_mail_domains)
+        contacts = await self.nurture.index.contacts(domain) if domain else set()
+        enrols = onboarding_contacts(contacts, record.lead_id, command.cause, command.sequence_id or "", command.ref)
+        for enrol_contact in enrols:
+            await issue(self.nurture, enrol_contact)
+        if enrols:
+            self.nurture.runtime.log.info("onboarding_contacts_requested", lead_id=record.lead_id, count=len(enrols))
 
     async def _transition(self, record: LeadRecord, command: Command, now: datetime) -> Transition:
         if command.kind == "exit":
@@ -75,5 +89,5 @@ class Commands:
         command = Command(
             "enrol", lead_id, change["event_id"], self.config.onboarding_sequence, ref=change["opportunity_id"]
         )
-        await issue(self.nurture, replace(command, reason="onboarding"))
+        await issue(self.nurture, replace(command, reason=ONBOARDING))
         self.nurture.runtime.log.info("onboarding_requested", lead_id=lead_id)

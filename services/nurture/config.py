@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from services.nurture.caps import Cap
+from services.nurture.colleagues import FREE_MAIL_DOMAINS
 from services.nurture.sequences import SHIPPED, Sequence, load_sequences, with_holidays
 from shared.api_keys import ApiKeys
 from shared.config import SettingsError, env_bool, env_float, env_int, env_list, env_secret, env_str
@@ -33,6 +34,15 @@ def parse_span(text: str) -> timedelta:
 
 def _caps(env: Mapping[str, str], name: str, default: str) -> tuple[Cap, ...]:
     return tuple(Cap.parse(item) for item in env_list({"c": env.get(name, default)}, "c"))
+
+
+def _free_mail(env: Mapping[str, str]) -> frozenset[str]:
+    """NURTURE_FREE_MAIL_DOMAINS replaces the built-in list; "+a.com,b.org" adds to it."""
+    raw = env.get("NURTURE_FREE_MAIL_DOMAINS", "").strip()
+    named = frozenset(d.lower() for d in env_list({"d": raw.removeprefix("+")}, "d"))
+    if not raw:
+        return FREE_MAIL_DOMAINS
+    return FREE_MAIL_DOMAINS | named if raw.startswith("+") else named
 
 
 def _spans(env: Mapping[str, str], name: str, default: str) -> tuple[timedelta, ...]:
@@ -91,6 +101,10 @@ class NurtureConfig:
     scheduler_interval_seconds: float = 1.0
     timer_lease_seconds: int = 60
     timer_batch: int = 100
+    reconcile_interval_seconds: float = 60.0
+    # Global, off by default: a reply ends the live enrolments of every lead at the same company.
+    colleague_reply_exit: bool = False
+    free_mail_domains: frozenset[str] = FREE_MAIL_DOMAINS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NurtureConfig:
@@ -137,6 +151,9 @@ class NurtureConfig:
             send_once_ttl_seconds=env_int(env, "NURTURE_SEND_ONCE_TTL_SECONDS", 30 * 24 * 3600),
             scheduler_interval_seconds=env_float(env, "NURTURE_SCHEDULER_INTERVAL_SECONDS", 1.0),
             timer_lease_seconds=env_int(env, "NURTURE_TIMER_LEASE_SECONDS", 60),
+            reconcile_interval_seconds=env_float(env, "NURTURE_RECONCILE_INTERVAL_SECONDS", 60.0),
+            colleague_reply_exit=env_bool(env, "NURTURE_COLLEAGUE_REPLY_EXIT", False),
+            free_mail_domains=_free_mail(env),
         )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.nurture.app import Nurture
+from services.nurture.colleagues import live_members, record_domain
 from services.nurture.leads import LeadRecord
 from services.nurture.stats import ENGAGEMENT_METRICS
 from services.nurture.traces import lead_traces
@@ -45,6 +46,7 @@ class Eraser:
         lead_id, nurture = request["lead_id"], self.nurture
         async with nurture.lock(lead_id):
             await nurture.store.suppress(lead_id, "erased")
+            nurture.pii.forget(lead_id)  # a cached key must not outlive the erasure
             stored = nurture.leads.get(lead_id)
             removed = await self._forget(nurture.load(lead_id))
             if stored is not None:
@@ -60,6 +62,9 @@ class Eraser:
         config = self.nurture.config
         traces = lead_traces(record, config.mail_domain, config.meeting_reminders)
         removed = await self.nurture.store.forget(record.lead_id, traces)
+        live, ended = live_members(record)
+        domain = record_domain(record, config.free_mail_domains)
+        removed += await self.nurture.index.forget(record.lead_id, domain, live | ended)
         metrics = ENGAGEMENT_METRICS.values()
         return removed + await self.nurture.stats.forget(record.lead_id, traces.message_ids, metrics)
 

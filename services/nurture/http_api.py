@@ -2,8 +2,8 @@
 
 Every endpoint but the unsubscribe needs the Bearer key; the unsubscribe token is that endpoint's
 only credential, and it never redirects. Commands (enrol, exit) answer 202 once the broker took
-them; the lead's partition applies them. GET /v1/leads/{lead_id}/enrolments reads the local table:
-it answers only on the worker that owns the lead's partition (404 elsewhere).
+them; the lead's partition applies them. GET /v1/leads/{lead_id}/enrolments reads the Redis read
+model the lead's partition writes on every change, so any worker answers.
 """
 
 from __future__ import annotations
@@ -93,10 +93,10 @@ class NurtureApi:
         return 200, (_page(_DONE_PAGE) if wants_html else {"unsubscribed": True})
 
     async def enrolments(self, lead_id: str) -> tuple[int, Any]:
-        stored = self.nurture.leads.get(lead_id)
-        if stored is None:
-            raise HttpError(404, "no enrolments for this lead on this worker")
-        return 200, {"lead_id": lead_id, "enrolments": stored["enrolments"]}
+        view = await self.nurture.index.enrolments(lead_id)
+        if view is None:
+            raise HttpError(404, "no enrolments for this lead")
+        return 200, {"lead_id": lead_id, "enrolments": view["enrolments"]}
 
     async def enrol(self, request: Request) -> tuple[int, Any]:
         body = await read_json(request, self.config.max_body_bytes)

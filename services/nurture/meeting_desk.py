@@ -1,5 +1,6 @@
 """Meetings on the lead's partition: store a booking, move or cancellation, mail the invite, and
 keep the reminder timers in step; send a reminder when its timer fires. Each mail is sent once.
+The attendee stays sealed in the table; it is opened only to address one mail.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from services.nurture.meeting_mail import MeetingEnvelope, MeetingMail, meeting_
 from services.nurture.meetings import Meeting, ReminderPlan
 from services.nurture.messages import message_id
 from services.nurture.records import MeetingDelivery, meeting_email_sent
+from services.nurture.sealed_profile import unreadable_reason
 from services.nurture.suppression import refusal
 from services.nurture.timers import Timer, TimerPlan
+from shared.pii import PiiUnavailable
 
 
 class MeetingDesk:
@@ -82,7 +85,16 @@ class MeetingDesk:
         msg_id = message_id(once, 0, self.config.mail_domain)
         rep = await self.nurture.store.rep(record.rep_id) if record.rep_id else None
         envelope = MeetingEnvelope(sender, msg_id, self.nurture.tz_of(record, rep), self.config.mail_domain)
-        message = meeting_message(meeting, kind, envelope, now)
+        try:
+            opened = await self._opened(record.lead_id, meeting)
+            message = meeting_message(opened, kind, envelope, now)
+            sealed = await self.nurture.pii.seal_values(
+                record.lead_id, {"recipient": opened.attendee_email, "subject": str(message["Subject"])}
+            )
+        except PiiUnavailable as error:
+            reason = unreadable_reason(error)
+            self.nurture.runtime.log.info("meeting_mail_suppressed", lead_id=record.lead_id, reason=reason)
+            return
         outcome = await self.nurture.postman.deliver_once(once, record.lead_id, message, "meeting")
         if outcome == "bounced":
             await self.nurture.store.suppress(record.lead_id, "hard_bounced")
@@ -93,10 +105,17 @@ class MeetingDesk:
             once,
             msg_id,
             sender.addr_spec,
-            meeting.attendee_email,
-            str(message["Subject"]),
+            sealed["recipient"],
+            sealed["subject"],
             outcome,
         )
         await self.nurture.runtime.send(
             "email.outbound", record.lead_id, ("EmailSent", meeting_email_sent(delivery, now))
         )
+
+    async def _opened(self, lead_id: str, meeting: Meeting) -> Meeting:
+        """The meeting with its attendee opened: the table keeps them sealed as ingest wrote them
+        (PiiUnavailable once the lead's key is gone)."""
+        sealed = {"email": meeting.attendee_email, "name": meeting.attendee_name}
+        attendee = await self.nurture.pii.open_values(lead_id, sealed)
+        return replace(meeting, attendee_email=attendee["email"] or "", attendee_name=attendee["name"] or "")

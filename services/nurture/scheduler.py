@@ -1,5 +1,6 @@
 """The scheduler loop: every second, hand due timers back to the lead's partition (steps, meeting
-reminders, re-engagement of silent leads) and raise tasks.overdue for tasks past due and not done.
+reminders, re-engagement of silent leads) and raise tasks.overdue for tasks past due and not done;
+after an assignment and every so often, re-arm step timers Redis lost (reconcile.py).
 
 It never touches the table (a timer runs outside any agent); the nurture.due agent does.
 """
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 
 from services.nurture.app import Nurture
 from services.nurture.commands import issue
+from services.nurture.reconcile import TimerReconciler
 from services.nurture.records import Command, step_due, task_overdue
 from services.nurture.timers import DueStep, Timer, TimerPlan, parse_timer
 from shared.errors import TransientFailure
@@ -68,12 +70,16 @@ async def wake_silent(nurture: Nurture, now: datetime) -> int:
 def install_scheduler(nurture: Nurture) -> None:
     """Register the timer on the app; every worker runs it, the lease keeps them from colliding."""
 
-    timer = nurture.runtime.app.timer(interval=nurture.config.scheduler_interval_seconds, name="nurture.scheduler")
+    app = nurture.runtime.app
+    reconciler = TimerReconciler(nurture)
+    app.on_partitions_assigned.connect(reconciler.on_assigned)  # type: ignore[arg-type]
+    timer = app.timer(interval=nurture.config.scheduler_interval_seconds, name="nurture.scheduler")
 
     @timer  # type: ignore[untyped-decorator]  # faust's decorators are untyped
     async def drain_timers() -> None:
         now = datetime.now(UTC)
         try:
+            await reconciler.maybe_run()
             fired = await fire_due(nurture, now)
             woken = await wake_silent(nurture, now)
         except TransientFailure as exc:

@@ -17,6 +17,7 @@ from services.nurture.leads import LeadProfile, LeadRecord, RepContact, record_s
 from services.nurture.messages import Unsubscribe, build_message, message_id, sender_for
 from services.nurture.records import Delivery, email_sent, task_created
 from services.nurture.schedule import next_in_window
+from services.nurture.sealed_profile import open_profile, unreadable_reason
 from services.nurture.sequences import RenderedStep, Sequence, Step, render_step
 from services.nurture.state import EnrolmentChanged
 from services.nurture.stats_store import SentEmail
@@ -24,6 +25,7 @@ from services.nurture.suppression import refusal
 from services.nurture.timers import DueStep, Timer, postpone, send_at
 from services.nurture.tokens import make_token
 from services.nurture.variants import choose_variant
+from shared.pii import PiiUnavailable
 
 Outcome = tuple[LeadRecord, tuple[EnrolmentChanged, ...]]
 
@@ -50,14 +52,30 @@ class StepRunner:
         enrolment = record.enrolments.get(due.enrolment_id)
         sequence = self.nurture.sequences.get(enrolment.sequence_id) if enrolment else None
         if enrolment is None or sequence is None or enrolment.step_index != due.step_index:
+            self.nurture.runtime.log.info("stale_step_dropped", lead_id=due.lead_id, step_index=due.step_index)
             return record, ()
         step = next_step(enrolment, sequence, now)
         if step is None:
             return record, ()
         rep = await self.store.rep(record.rep_id) if record.rep_id else None
-        if step.channel == "task":
-            return await self._task(record, due, sequence, step, rep, now)
-        return await self._email(record, due, sequence, step, rep, now)
+        act = self._task if step.channel == "task" else self._email
+        try:
+            opened = replace(record, profile=await open_profile(self.nurture.pii, due.lead_id, record.profile))
+            # What a step writes is sealed before it sends anything, so this can only stop a step unsent.
+            acted, changes = await act(opened, due, sequence, step, rep, now)
+        except PiiUnavailable as exc:
+            return await self._unreadable(record, due, exc, now)
+        return replace(acted, profile=record.profile), changes  # the table keeps the sealed profile
+
+    async def _unreadable(self, record: LeadRecord, due: DueStep, error: PiiUnavailable, now: datetime) -> Outcome:
+        """The key is shredded (erased) or the profile altered: end the enrolment; no send, crash or retry."""
+        reason = unreadable_reason(error)
+        if reason == "erased":
+            await self.store.suppress(due.lead_id, "erased")
+        self.suppressed.labels(reason).inc()
+        self.nurture.runtime.log.info("email_suppressed", lead_id=due.lead_id, reason=reason)
+        ended = exit_enrolment(record.enrolments, due.enrolment_id, reason, now)
+        return replace(record, enrolments=ended.state), ended.changes
 
     def _unsubscribe_url(self, lead_id: str, now: datetime) -> str:
         expires = now + timedelta(days=self.config.unsubscribe_token_days)
@@ -84,7 +102,9 @@ class StepRunner:
         self, record: LeadRecord, due: DueStep, sequence: Sequence, step: Step, rep: RepContact | None, now: datetime
     ) -> Outcome:
         rendered = self._render(record, due, sequence, step, rep, self._unsubscribe_url(due.lead_id, now))
-        task = task_created(due, sequence, step, record.rep_id, rendered.text, now, self.config.task_due_after)
+        # The instructions may name the lead: tasks.created and the stored task hold them sealed.
+        sealed = await self.nurture.pii.seal_values(due.lead_id, {"instructions": rendered.text})
+        task = task_created(due, sequence, step, record.rep_id, sealed["instructions"], now, self.config.task_due_after)
         # The task is kept past its due time for its overdue check and a late completion.
         keep = self.config.task_due_after + timedelta(seconds=self.config.send_once_ttl_seconds)
         await self.store.put_task(task, Timer("task", task["task_id"], due.lead_id).member, task["due_at"], keep)
@@ -145,6 +165,11 @@ class StepRunner:
         rendered = self._render(record, due, sequence, step, rep, url)
         msg_id = message_id(due.enrolment_id, due.step_index, self.config.mail_domain)
         unsubscribe = Unsubscribe(url, self.config.unsubscribe_mailto)
+        # email.outbound records the address and subject sealed with the lead's key (sealed first: no
+        # send for a lead whose key is gone).
+        sealed = await self.nurture.pii.seal_values(
+            due.lead_id, {"recipient": recipient.addr_spec, "subject": rendered.subject or ""}
+        )
         message = build_message(
             rendered,
             sender=sender,
@@ -172,8 +197,8 @@ class StepRunner:
             rendered.variant,
             msg_id,
             sender.addr_spec,
-            recipient.addr_spec,
-            rendered.subject or "",
+            sealed["recipient"],
+            sealed["subject"],
             outcome,
         )
         if outcome == "sent":

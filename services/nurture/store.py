@@ -74,6 +74,15 @@ class NurtureStore:
             pipe.zrem(self._key("timers"), *plan.cancel)
         await timed(self._metrics, pipe.execute())
 
+    async def arm_missing(self, schedule: dict[str, datetime]) -> int:
+        """Add the members the timer set lacks (ZADD NX: a leased or pending timer keeps its score);
+        returns how many were missing."""
+        if not schedule:
+            return 0
+        members = {m: due.timestamp() for m, due in schedule.items()}
+        added: int = await timed(self._metrics, self._client.zadd(self._key("timers"), members, nx=True))  # type: ignore[arg-type]  # redis-py types zadd's reply loosely
+        return int(added)
+
     async def claim_due(self, now: datetime, lease_seconds: int, batch: int) -> list[tuple[str, float]]:
         """Members due by `now` with their due scores, each leased for `lease_seconds`."""
         lease = now.timestamp() + lease_seconds

@@ -1,3 +1,3 @@
-"""proposal: consumes proposals.requested/due/accepted, approvals.decided, opportunities.changed and erasure requests;
-produces proposals.generated/expired/accepted/due, approvals.requested and subjects.erased; owns the proposals table
-(per opportunity_id), the Redis read model and erasure index, and the rendered documents."""
+"""proposal: consumes proposals.requested/commands/due, approvals.decided, reps.roster, opportunities.changed, erasures;
+produces proposals.generated/expired/accepted/withdrawn/rejected/due, approvals.requested, close_won commands, erasures;
+owns the proposals table (per opportunity_id), the Redis read model, rep directory and erasure index, documents."""

@@ -1,12 +1,12 @@
 """proposal's wiring: each record loads the opportunity's ledger, takes one workflow step, emits, saves.
 
 Requests are priced and either generated at once or held for approval; decisions, due checks and
-acceptances move them on. Refused records go to dlq.proposal; a record seen before is skipped.
+commands (command_agent.py) move them on; publishing.py renders and stores the documents. Refused
+records go to dlq.proposal; a record seen before is skipped.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,13 +16,12 @@ from services.proposal import events, intake, workflow
 from services.proposal.approvals import load_policy
 from services.proposal.catalog import load_catalog
 from services.proposal.config import PORT, ProposalConfig
-from services.proposal.document import FontFiles, publish
 from services.proposal.ledger import Ledger, record
-from services.proposal.presentation import Party
 from services.proposal.pricing import price_proposal
+from services.proposal.publishing import Publisher
 from services.proposal.redaction import ProposalRef, contact_digest
 from services.proposal.refusals import refused_as_invalid
-from services.proposal.storage import LocalDocumentStore
+from services.proposal.reps import install_roster
 from services.proposal.store import LedgerTable, ReadModel, SubjectIndex
 from services.proposal.views import proposal_view
 from shared.dead_letters import RecordMeta
@@ -38,14 +37,13 @@ class Proposals:
         self.runtime, self.config = runtime, config
         self.catalog = load_catalog(Path(config.catalog_path))
         self.policy = load_policy(Path(config.approvals_path))
-        self.documents = LocalDocumentStore(Path(config.document_dir), config.public_url)
-        self.fonts = FontFiles(Path(config.font_regular), Path(config.font_bold)) if config.font_regular else None
-        self.seller = Party(config.seller_company, config.seller_contact, config.seller_address, config.seller_email)
+        self.publisher = Publisher(config, install_roster(runtime))
+        runtime.log.info("pdf_fonts", regular=config.font_regular or "core", fallback=config.font_fallback or "none")
         self.ledgers = LedgerTable(runtime)
         self.read_model = ReadModel(runtime)
         self.subjects = SubjectIndex(runtime)
-        # proposals.due kinds other than the deadline checks, by kind (erasure.py adds "erasure").
-        self.commands: dict[str, Apply] = {}
+        # proposals.due handlers by kind: scheduler.py adds "escalation" and "expiry", erasure.py "erasure".
+        self.due_kinds: dict[str, Apply] = {}
         self.outcomes = runtime.metrics.counter("proposal_steps_total", "Workflow steps by outcome.", ("outcome",))
 
     def once(self, apply: Apply) -> Callable[[dict[str, Any], RecordMeta], Awaitable[None]]:
@@ -72,37 +70,21 @@ class Proposals:
             step = workflow.request_quote(file, request, priced, self.policy, now)
         ref = ProposalRef(request.opportunity_id, step.file.number)
         await self.subjects.remember_proposal(ref, contact_digest(request.quote.customer.email))
-        await self._follow(ledger, step, value["event_id"], now)
+        await self.follow(ledger, step, value["event_id"], now)
 
     async def decided(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
         with refused_as_invalid():
             number, version, decision = intake.decision(value)
             step = workflow.decide_approval(ledger.file(number), version, decision, self.policy)
-        await self._follow(ledger, step, value["event_id"], now)
+        await self.follow(ledger, step, value["event_id"], now)
 
     async def due(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
-        if value["kind"] in self.commands:
-            return await self.commands[value["kind"]](ledger, value, now)
-        with refused_as_invalid():
-            file = ledger.file(value["number"])
-        if value["kind"] == "escalation":
-            step = workflow.escalate(file, value["version"], self.policy, now)
-            return await self._follow(ledger, step, value["event_id"], now)
-        if value["kind"] != "expiry":
+        handler = self.due_kinds.get(value["kind"])
+        if handler is None:
             raise InvalidRecord(f"unknown ProposalDue kind {value['kind']!r}")
-        file, expired = workflow.expire(file, now)
-        if expired is not None:
-            await self.runtime.send("proposals.expired", value["opportunity_id"], events.expired(file, expired, now))
-        await self.save(ledger, file, value["event_id"], now, "expired" if expired else "unchanged")
+        await handler(ledger, value, now)
 
-    async def accepted(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
-        with refused_as_invalid():
-            file = workflow.accept_version(ledger.file(value["number"]), value["version"], now)
-        command = events.close_won(file, file.proposal.latest, value["event_id"], now)
-        await self.runtime.send("opportunities.commands", value["opportunity_id"], command)
-        await self.save(ledger, file, value["event_id"], now, "accepted")
-
-    async def _follow(self, ledger: Ledger, step: workflow.Step, cause_id: str, now: datetime) -> None:
+    async def follow(self, ledger: Ledger, step: workflow.Step, cause_id: str, now: datetime) -> None:
         file, key = step.file, step.file.proposal.opportunity_id
         if step.ask_approval:
             await self.runtime.send(
@@ -114,9 +96,7 @@ class Proposals:
         await self.save(ledger, file, cause_id, now, outcome)
 
     async def _generate(self, file: workflow.ProposalFile, cause_id: str, now: datetime) -> workflow.ProposalFile:
-        doc = workflow.document_for(file, file.proposal.latest.version, self.seller)
-        # Rendering is CPU work and storing is file I/O: keep both off the event loop.
-        stored = await asyncio.to_thread(publish, doc, self.documents, self.fonts)
+        stored = await self.publisher.render(file, file.proposal.latest.version)
         file = workflow.record_generated(file, stored, now)
         await self.runtime.send(
             "proposals.generated", file.proposal.opportunity_id, events.generated(file, cause_id, now)
@@ -140,6 +120,7 @@ class Proposals:
 
 def build(runtime: ServiceRuntime, config: ProposalConfig) -> Proposals:
     """Wire agents, the deadline timer, the HTTP API and health onto the runtime's app."""
+    from services.proposal.command_agent import install_commands
     from services.proposal.erasure import install_erasure
     from services.proposal.http_api import install_http_api
     from services.proposal.scheduler import install_scheduler
@@ -148,7 +129,7 @@ def build(runtime: ServiceRuntime, config: ProposalConfig) -> Proposals:
     runtime.consume("proposals.requested", proposals.once(proposals.requested))
     runtime.consume("approvals.decided", proposals.once(proposals.decided))
     runtime.consume("proposals.due", proposals.once(proposals.due))
-    runtime.consume("proposals.accepted", proposals.once(proposals.accepted))
+    install_commands(proposals)
     install_erasure(proposals)
     install_scheduler(proposals)
     install_http_api(proposals)

@@ -91,7 +91,7 @@ def load_policy(path: Path) -> ApprovalPolicy:
 
 
 def parse_policy(text: str) -> ApprovalPolicy:
-    """Validate policy YAML: `escalate_after_hours` and `roles` (see approvals.yaml)."""
+    """Validate policy YAML: `escalate_after_hours` (or `_seconds`) and `roles` (see approvals.yaml)."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -99,10 +99,18 @@ def parse_policy(text: str) -> ApprovalPolicy:
     if not isinstance(raw, dict) or not isinstance(raw.get("roles"), list):
         raise PolicyError("approval policy needs a 'roles' list")
     roles = tuple(_role(item, i) for i, item in enumerate(raw["roles"]))
-    hours = raw.get("escalate_after_hours")
-    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1:
-        raise PolicyError("escalate_after_hours must be a whole number of hours >= 1")
-    return _checked(ApprovalPolicy(roles, timedelta(hours=hours)))
+    return _checked(ApprovalPolicy(roles, _escalation_delay(raw)))
+
+
+def _escalation_delay(raw: dict[str, Any]) -> timedelta:
+    """`escalate_after_hours` in production; `escalate_after_seconds` lets a demo or test escalate soon."""
+    given = [key for key in ("escalate_after_hours", "escalate_after_seconds") if key in raw]
+    if len(given) != 1:
+        raise PolicyError("give exactly one of escalate_after_hours, escalate_after_seconds")
+    value = raw[given[0]]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PolicyError(f"{given[0]} must be a whole number >= 1")
+    return timedelta(hours=value) if given[0] == "escalate_after_hours" else timedelta(seconds=value)
 
 
 def _role(raw: Any, i: int) -> Role:

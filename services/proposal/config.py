@@ -12,11 +12,21 @@ from shared.config import env_float, env_int, env_str
 
 PORT = 8006
 HERE = Path(__file__).parent
+# Debian's fonts-dejavu-core (Latin, Greek, Cyrillic) and fonts-droid-fallback (CJK) paths.
+DEJAVU = "/usr/share/fonts/truetype/dejavu/"
+DEFAULT_FONT_REGULAR = DEJAVU + "DejaVuSans.ttf"
+DEFAULT_FONT_BOLD = DEJAVU + "DejaVuSans-Bold.ttf"
+DEFAULT_FONT_FALLBACK = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
 
 
 @dataclass(frozen=True)
 class ProposalConfig:
-    """Where the catalog, policy and documents are; who sells; how often deadlines are checked."""
+    """Where the catalog, policy, documents and fonts are; who sells; how often deadlines are checked.
+
+    An empty `font_regular` prints with the PDF core fonts (windows-1252 only); an empty
+    `font_fallback` means no second font for the characters the regular one lacks. The defaults
+    are Debian's DejaVu Sans and Droid Sans Fallback, where installed.
+    """
 
     catalog_path: str
     approvals_path: str
@@ -27,8 +37,9 @@ class ProposalConfig:
     seller_contact: str = ""
     seller_email: str = ""
     seller_address: tuple[str, ...] = ()
-    font_regular: str = ""
-    font_bold: str = ""
+    font_regular: str = DEFAULT_FONT_REGULAR
+    font_bold: str = DEFAULT_FONT_BOLD
+    font_fallback: str = DEFAULT_FONT_FALLBACK
     check_interval_seconds: float = 60.0
     max_body_bytes: int = 256 * 1024
 
@@ -47,8 +58,17 @@ class ProposalConfig:
             seller_address=tuple(
                 line.strip() for line in env.get("PROPOSAL_SELLER_ADDRESS", "").split("|") if line.strip()
             ),
-            font_regular=env_str(env, "PROPOSAL_FONT_REGULAR", ""),
-            font_bold=env_str(env, "PROPOSAL_FONT_BOLD", ""),
+            font_regular=env.get("PROPOSAL_FONT_REGULAR", _installed(DEFAULT_FONT_REGULAR, DEFAULT_FONT_BOLD)),
+            font_bold=env.get("PROPOSAL_FONT_BOLD", _installed(DEFAULT_FONT_BOLD, DEFAULT_FONT_REGULAR)),
+            font_fallback=env.get("PROPOSAL_FONT_FALLBACK", _installed(DEFAULT_FONT_FALLBACK)),
             check_interval_seconds=env_float(env, "PROPOSAL_CHECK_INTERVAL_SECONDS", 60.0),
             max_body_bytes=env_int(env, "PROPOSAL_MAX_BODY_BYTES", 256 * 1024),
         )
+
+
+def _installed(*paths: str) -> str:
+    """The first default font path when every one of `paths` exists, else "" (core fonts, or no fallback).
+
+    Only defaults degrade this way; a path set in the environment must exist (checked at start).
+    """
+    return paths[0] if all(Path(path).is_file() for path in paths) else ""

@@ -13,10 +13,11 @@ from typing import Protocol
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.proposal.pdf_layout import FontFiles, ProposalPdf
+from services.proposal.pdf_layout import FontFiles, ProposalPdf, font_files
 from services.proposal.presentation import (
     Party,
     ProposalDocument,
+    contact_note,
     line_rows,
     savings_note,
     subtitle,
@@ -31,6 +32,7 @@ __all__ = [
     "ProposalDocument",
     "StoredDocuments",
     "document_path",
+    "font_files",
     "publish",
     "render_html",
     "render_pdf",
@@ -70,6 +72,7 @@ def render_html(doc: ProposalDocument) -> bytes:
         totals=total_rows(doc.priced),
         savings=savings_note(doc.priced),
         validity=validity_note(doc),
+        contact=contact_note(doc),
     )
     return page.encode("utf-8")
 

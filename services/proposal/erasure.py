@@ -9,15 +9,13 @@ report names what was handed on: the commands are durable and applied at least o
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from services.proposal.document import publish
 from services.proposal.ledger import Ledger
 from services.proposal.redaction import ERASURE, erasure_command, has_contact, redact_file, rendered_versions
-from services.proposal.workflow import ProposalFile, document_for
+from services.proposal.workflow import ProposalFile
 from shared.dead_letters import RecordMeta
 
 if TYPE_CHECKING:
@@ -71,8 +69,7 @@ class Eraser:
     async def _render(self, file: ProposalFile) -> ProposalFile:
         revisions = list(file.revisions)
         for version in rendered_versions(file):
-            doc = document_for(file, version, self.proposals.seller)
-            stored = await asyncio.to_thread(publish, doc, self.proposals.documents, self.proposals.fonts)
+            stored = await self.proposals.publisher.render(file, version)
             revisions[version - 1] = replace(revisions[version - 1], documents=stored)
         return replace(file, revisions=tuple(revisions))
 
@@ -84,7 +81,7 @@ class Eraser:
 
 def install_erasure(proposals: Proposals) -> Eraser:
     eraser = Eraser(proposals)
-    proposals.commands[ERASURE] = eraser.redact
+    proposals.due_kinds[ERASURE] = eraser.redact
     proposals.runtime.consume("subjects.erasure_requested", eraser.on_request)
     proposals.runtime.consume("opportunities.changed", eraser.on_opportunity)
     return eraser

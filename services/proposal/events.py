@@ -89,6 +89,38 @@ def due(opportunity_id: str, check: DueCheck, now: datetime) -> Record:
     }
 
 
+def accepted(file: ProposalFile, version: ProposalVersion, command: dict[str, Any], now: datetime) -> Record:
+    """ProposalAccepted for the version an accept command accepted, with its total."""
+    return "ProposalAccepted", _head(file, version, f"{command['event_id']}:accepted", now) | {
+        "accepted_by": command.get("accepted_by"),
+        "currency": version.priced.currency.code,
+        "total": amount(version.priced.total),
+    }
+
+
+def withdrawn(file: ProposalFile, version: ProposalVersion, command: dict[str, Any], now: datetime) -> Record:
+    """ProposalWithdrawn for the version a withdraw command took back."""
+    return "ProposalWithdrawn", _head(file, version, f"{command['event_id']}:withdrawn", now) | {
+        "withdrawn_by": command.get("withdrawn_by"),
+        "note": command.get("note"),
+    }
+
+
+def command_rejected(command: dict[str, Any], reason: str, detail: str, now: datetime) -> Record:
+    """ProposalCommandRejected naming why; its id derives from the command's, so a replay dedupes."""
+    return "ProposalCommandRejected", {
+        "event_id": f"{command['event_id']}:rejected",
+        "occurred_at": now,
+        "opportunity_id": command["opportunity_id"],
+        "number": command["number"],
+        "command_id": command["event_id"],
+        "command_type": command["type"],
+        "reason": reason,
+        "detail": detail,
+        "version": command.get("version"),
+    }
+
+
 def close_won(file: ProposalFile, version: ProposalVersion, cause_id: str, now: datetime) -> Record:
     """The OpportunityCommand that closes the deal as won at the accepted version's pre-tax value."""
     return "OpportunityCommand", {

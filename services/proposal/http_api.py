@@ -1,4 +1,4 @@
-"""proposal's HTTP API: submit quotes, read proposals and their documents, decide approvals, accept.
+"""proposal's HTTP API: submit quotes, read proposals and their documents, decide approvals, accept, withdraw.
 
 Commands answer 202 once the broker acknowledged the event, which the agents then apply; reads
 come from the Redis read model and the document store, so any replica answers. 401 without a
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from faust.web import Request, Response, View
@@ -22,12 +22,14 @@ from services.proposal.document import document_path
 from services.proposal.pricing import price_proposal
 from services.proposal.refusals import REFUSALS
 from services.proposal.storage import StorageError
+from services.proposal.versions import validity_ends
 from services.proposal.workflow import proposal_number
 from shared.avro_codec import EncodeError
 from shared.http_api import Document, HttpApi, HttpError, read_json
 
 MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html"}
 PENDING = ("requested", "escalated")
+PAST = {"accept": "accepted", "withdraw": "withdrawn"}
 
 
 class ProposalApi:
@@ -71,16 +73,23 @@ class ProposalApi:
         return {"event_id": record["event_id"], "number": number, "version": version}
 
     async def accept(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._on_live_offer(number, body, {"type": "accept", "accepted_by": body.get("accepted_by")})
+
+    async def withdraw(self, number: str, body: dict[str, Any]) -> dict[str, Any]:
+        fields = {"type": "withdraw", "withdrawn_by": body.get("withdrawn_by"), "note": body.get("note")}
+        return await self._on_live_offer(number, body, fields)
+
+    async def _on_live_offer(self, number: str, body: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        """Send a ProposalCommand that needs the latest version sent and valid."""
         view = await self._view(number)
         version = body.get("version", view["latest_version"])
-        if version != view["latest_version"] or view["status"] != "sent":
-            raise HttpError(
-                409, f"{number} v{version} cannot be accepted: latest is v{view['latest_version']}, {view['status']}"
-            )
-        latest = view["versions"][-1]
-        totals = {"currency": latest["currency"], "total": latest["total"]}
-        record = self._checked("ProposalAccepted", lambda: _command(view, version, body, ("accepted_by",)) | totals)
-        await self.runtime.send("proposals.accepted", view["opportunity_id"], ("ProposalAccepted", record), wait=True)
+        status = status_now(view, _now())
+        if version != view["latest_version"] or status != "sent":
+            latest = f"v{view['latest_version']}, {status}"
+            raise HttpError(409, f"{number} v{version} cannot be {PAST[fields['type']]}: latest is {latest}")
+        # The read model answers the common refusals at once; the agent checks again on the ledger.
+        record = self._checked("ProposalCommand", lambda: _command(view, version, body, ()) | fields)
+        await self.runtime.send("proposals.commands", view["opportunity_id"], ("ProposalCommand", record), wait=True)
         return {"event_id": record["event_id"], "number": number, "version": version}
 
     async def document(self, number: str, name: str) -> Document:
@@ -89,7 +98,7 @@ class ProposalApi:
             raise HttpError(404, f"no document {name!r}")
         try:
             path = document_path(number, int(version), extension)
-            data = await asyncio.to_thread(self.proposals.documents.get, path)
+            data = await asyncio.to_thread(self.proposals.publisher.documents.get, path)
         except StorageError as error:
             raise HttpError(404, str(error)) from error
         return Document(data, MEDIA_TYPES[extension])
@@ -119,6 +128,12 @@ def _command(view: dict[str, Any], version: Any, body: dict[str, Any], fields: t
         "version": version,
     }
     return head | {name: body.get(name) for name in fields}
+
+
+def status_now(view: dict[str, Any], now: datetime) -> str:
+    """The latest version's status at `now`: the view was saved earlier, and validity may have ended since."""
+    ended = validity_ends(date.fromisoformat(view["versions"][-1]["valid_until"])) <= now
+    return "expired" if ended and view["status"] in ("draft", "sent") else str(view["status"])
 
 
 def _refusals_as_422(call: Callable[[], Any]) -> Any:
@@ -168,6 +183,12 @@ def install_http_api(proposals: Proposals) -> None:
         async def post(self, request: Request, number: str) -> Response:
             route = "/v1/proposals/{number}/accept"
             return await answer(self, route, request, lambda: api.with_body(request, lambda b: api.accept(number, b)))
+
+    @app.page("/v1/proposals/{number}/withdraw")
+    class Withdraw(View):
+        async def post(self, request: Request, number: str) -> Response:
+            route = "/v1/proposals/{number}/withdraw"
+            return await answer(self, route, request, lambda: api.with_body(request, lambda b: api.withdraw(number, b)))
 
     @app.page("/v1/approvals/{number}/decisions")
     class Decide(View):

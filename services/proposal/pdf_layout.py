@@ -15,6 +15,7 @@ from fpdf.fonts import FontFace
 from services.proposal.presentation import (
     Party,
     ProposalDocument,
+    contact_note,
     line_rows,
     savings_note,
     subtitle,
@@ -30,10 +31,31 @@ LINE_HEADINGS = ("Item", "Qty", "List price", "Tier", "Unit price", "Discount", 
 
 @dataclass(frozen=True)
 class FontFiles:
-    """A TrueType family for text beyond windows-1252; it must cover the scripts customers use."""
+    """A TrueType family for text beyond windows-1252, and a font for the characters it lacks.
+
+    DejaVu Sans covers Latin, Greek and Cyrillic but no CJK ideographs; Droid Sans Fallback does.
+    """
 
     regular: Path
     bold: Path
+    fallback: Path | None = None
+
+    def missing(self) -> list[Path]:
+        """The configured files that do not exist (checked at start, not at the first render)."""
+        return [path for path in (self.regular, self.bold, self.fallback) if path and not path.is_file()]
+
+
+def font_files(regular: str, bold: str, fallback: str) -> FontFiles | None:
+    """The configured fonts, or None (core fonts) when `regular` is empty.
+
+    Raises FileNotFoundError naming every missing file, so a bad path stops the service at start.
+    """
+    if not regular.strip():
+        return None
+    fonts = FontFiles(Path(regular), Path(bold), Path(fallback) if fallback.strip() else None)
+    if fonts.missing():
+        raise FileNotFoundError(f"PDF font files not found: {', '.join(map(str, fonts.missing()))}")
+    return fonts
 
 
 class ProposalPdf(FPDF):
@@ -48,6 +70,10 @@ class ProposalPdf(FPDF):
             self.add_font("Body", "", str(fonts.regular))
             self.add_font("Body", "B", str(fonts.bold))
             self.body_family = "Body"
+        if fonts and fonts.fallback:
+            self.add_font("Fallback", "", str(fonts.fallback))
+            # Not exact: bold text without a bold fallback still draws its glyphs, in regular weight.
+            self.set_fallback_fonts(["Fallback"], exact_match=False)
         self.fonts_are_unicode = fonts is not None
         self.set_title(f"Proposal {doc.number} v{doc.version}")
         self.set_author(doc.seller.company)
@@ -77,12 +103,20 @@ class ProposalPdf(FPDF):
 
     def write_parties(self) -> None:
         top = self.get_y()
-        self._party("From", self.doc.seller, x=self.l_margin, top=top)
-        self._party("Prepared for", self.doc.customer, x=self.l_margin + 100, top=top)
-        self.set_y(max(self.get_y(), top + 30))
+        seller_bottom = self._party("From", self.doc.seller, x=self.l_margin, top=top)
+        customer_bottom = self._party("Prepared for", self.doc.customer, x=self.l_margin + 100, top=top)
+        # Below the longer of the two blocks, so neither runs into the line table.
+        self.set_xy(self.l_margin, max(seller_bottom, customer_bottom, top + 30))
+        contact = contact_note(self.doc)
+        if contact:
+            # Across the page: a name and an address together outgrow a party's column.
+            self.ln(2)
+            self.set_font(self.body_family, "", 10)
+            self.cell(0, 5, self.text_of(contact), new_x="LMARGIN", new_y="NEXT")
         self.ln(4)
 
-    def _party(self, heading: str, party: Party, x: float, top: float) -> None:
+    def _party(self, heading: str, party: Party, x: float, top: float) -> float:
+        """Print one party's block at (x, top); returns where it ends."""
         self.set_xy(x, top)
         self.set_font(self.body_family, "B", 10)
         self.cell(90, 5, heading, new_x="LEFT", new_y="NEXT")
@@ -90,6 +124,7 @@ class ProposalPdf(FPDF):
         for text in (party.company, party.contact, *party.address, party.email):
             if text:
                 self.cell(90, 5, self.text_of(text), new_x="LEFT", new_y="NEXT")
+        return self.get_y()
 
     def write_lines(self) -> None:
         self.set_font(self.body_family, "", 9)

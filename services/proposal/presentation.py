@@ -23,6 +23,15 @@ class Party:
 
 
 @dataclass(frozen=True)
+class RepContact:
+    """The sales rep the customer deals with; name and email empty while the roster has not named them."""
+
+    rep_id: str
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
 class ProposalDocument:
     """Everything a proposal document shows; `priced` carries every amount."""
 
@@ -34,6 +43,7 @@ class ProposalDocument:
     customer: Party
     terms: str
     priced: PricedProposal
+    rep: RepContact | None = None
 
 
 @dataclass(frozen=True)
@@ -108,3 +118,13 @@ def validity_note(doc: ProposalDocument) -> str:
         f"All amounts in {doc.priced.currency.code}. This proposal is valid until the end "
         f"of {doc.valid_until.isoformat()} (UTC)."
     )
+
+
+def contact_note(doc: ProposalDocument) -> str | None:
+    """Whom the customer talks to: the rep's name and email, or only their id while the roster has not named them."""
+    rep = doc.rep
+    if rep is None:
+        return None
+    if not rep.name:
+        return f"Your contact: {rep.rep_id}"
+    return f"Your contact: {rep.name}, {rep.email}" if rep.email else f"Your contact: {rep.name}"

@@ -1,15 +1,18 @@
-"""The deadline timer: scans this worker's ledgers and sends each passed deadline to proposals.due.
+"""Deadlines: the timer that scans this worker's ledgers and sends each passed one to proposals.due,
+and the handlers that escalate or expire when the proposals.due agent applies it.
 
-It never writes the table: the agent on proposals.due (same key, same partition) does, so one
+The timer never writes the table: the agent on proposals.due (same key, same partition) does, so one
 writer per partition holds. Each deadline is sent once per process; repeats dedupe by event id.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from services.proposal import events
+from services.proposal import events, workflow
+from services.proposal.ledger import Ledger
+from services.proposal.refusals import refused_as_invalid
 from services.proposal.workflow import checks_due
 
 if TYPE_CHECKING:
@@ -22,7 +25,9 @@ class DeadlineScanner:
     def __init__(self, proposals: Proposals) -> None:
         self.proposals = proposals
         self.sent: set[str] = set()
-        self.due_total = proposals.runtime.metrics.counter("deadlines_due_total", "Deadlines sent.", ("kind",))
+        metrics = proposals.runtime.metrics
+        self.due_total = metrics.counter("deadlines_due_total", "Deadlines sent.", ("kind",))
+        self.scans_total = metrics.counter("deadline_scans_total", "Completed scans of the local ledgers.")
 
     async def scan(self) -> None:
         app = self.proposals.runtime.app
@@ -41,9 +46,33 @@ class DeadlineScanner:
                         self.due_total.labels(check.kind).inc()
         # Forget deadlines that were handled, so the set stays as small as what is pending.
         self.sent = still_due
+        self.scans_total.inc()
+
+
+class DeadlineHandlers:
+    """What a passed deadline does to the deal's ledger, on its partition."""
+
+    def __init__(self, proposals: Proposals) -> None:
+        self.proposals = proposals
+
+    async def escalate(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
+        with refused_as_invalid():
+            file = ledger.file(value["number"])
+        step = workflow.escalate(file, value["version"], self.proposals.policy, now)
+        await self.proposals.follow(ledger, step, value["event_id"], now)
+
+    async def expire(self, ledger: Ledger, value: dict[str, Any], now: datetime) -> None:
+        with refused_as_invalid():
+            file, expired = workflow.expire(ledger.file(value["number"]), now)
+        if expired is not None:
+            record = events.expired(file, expired, now)
+            await self.proposals.runtime.send("proposals.expired", value["opportunity_id"], record)
+        await self.proposals.save(ledger, file, value["event_id"], now, "expired" if expired else "unchanged")
 
 
 def install_scheduler(proposals: Proposals) -> DeadlineScanner:
+    handlers = DeadlineHandlers(proposals)
+    proposals.due_kinds |= {"escalation": handlers.escalate, "expiry": handlers.expire}
     scanner = DeadlineScanner(proposals)
     proposals.runtime.app.timer(proposals.config.check_interval_seconds)(scanner.scan)
     return scanner

@@ -11,12 +11,12 @@ from typing import Literal
 
 from services.proposal.pricing import PricedProposal
 
-VersionStatus = Literal["draft", "sent", "accepted", "superseded", "expired"]
+VersionStatus = Literal["draft", "sent", "accepted", "superseded", "expired", "withdrawn"]
 LIVE: frozenset[VersionStatus] = frozenset({"draft", "sent"})
 
 
 class VersionError(ValueError):
-    """An action the version's state forbids (not the latest, expired, accepted)."""
+    """An action the version's state forbids (not the latest, expired, accepted, withdrawn)."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,12 @@ class Proposal:
 
 def expires_at(version: ProposalVersion) -> datetime:
     """A version is valid through its validity date, to the end of that day in UTC."""
-    return datetime.combine(version.valid_until + timedelta(days=1), time.min, tzinfo=UTC)
+    return validity_ends(version.valid_until)
+
+
+def validity_ends(valid_until: date) -> datetime:
+    """The first moment after a validity date: midnight UTC after it."""
+    return datetime.combine(valid_until + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 def status_at(version: ProposalVersion, now: datetime) -> VersionStatus:
@@ -87,10 +92,15 @@ def mark_sent(proposal: Proposal, version: int, now: datetime) -> Proposal:
 
 def accept(proposal: Proposal, version: int, now: datetime) -> Proposal:
     """Record the customer's acceptance of the latest version, which must have been sent."""
-    current = _live_latest(proposal, version, now)
-    if current.status != "sent":
-        raise VersionError(f"{proposal.number} v{version} was never sent")
-    return _with_latest(proposal, replace(current, status="accepted"))
+    return _with_latest(proposal, replace(_sent_latest(proposal, version, now), status="accepted"))
+
+
+def withdraw(proposal: Proposal, version: int, now: datetime) -> Proposal:
+    """Take back the latest sent version: it can no longer be accepted and no longer expires.
+
+    A revision may follow, as after an expiry.
+    """
+    return _with_latest(proposal, replace(_sent_latest(proposal, version, now), status="withdrawn"))
 
 
 def expire_due(proposal: Proposal, now: datetime) -> tuple[Proposal, ProposalVersion | None]:
@@ -123,6 +133,13 @@ def _live_latest(proposal: Proposal, version: int, now: datetime) -> ProposalVer
     if wanted.status not in LIVE or now >= expires_at(wanted):
         raise VersionError(f"{proposal.number} v{version} is {status_at(wanted, now)}")
     return wanted
+
+
+def _sent_latest(proposal: Proposal, version: int, now: datetime) -> ProposalVersion:
+    current = _live_latest(proposal, version, now)
+    if current.status != "sent":
+        raise VersionError(f"{proposal.number} v{version} was never sent")
+    return current
 
 
 def _with_latest(proposal: Proposal, latest: ProposalVersion) -> Proposal:

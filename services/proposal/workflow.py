@@ -1,4 +1,4 @@
-"""A proposal's life across requests, approvals, escalations, expiry and acceptance.
+"""A proposal's life across requests, approvals, escalations, expiry, acceptance and withdrawal.
 
 Pure: each step takes the current file and `now` and returns the new file plus what to emit;
 rendering, storage and sending are the caller's.
@@ -22,7 +22,7 @@ from services.proposal.approvals import (
     request_approval,
 )
 from services.proposal.document import StoredDocuments
-from services.proposal.presentation import Party, ProposalDocument
+from services.proposal.presentation import Party, ProposalDocument, RepContact
 from services.proposal.pricing import PricedProposal, PricingRequest
 
 
@@ -164,6 +164,11 @@ def accept_version(file: ProposalFile, version: int, now: datetime) -> ProposalF
     return replace(file, proposal=versions.accept(file.proposal, version, now))
 
 
+def withdraw_version(file: ProposalFile, version: int, now: datetime) -> ProposalFile:
+    """Record the seller's withdrawal; VersionError unless `version` is the live, sent latest."""
+    return replace(file, proposal=versions.withdraw(file.proposal, version, now))
+
+
 def expire(file: ProposalFile, now: datetime) -> tuple[ProposalFile, versions.ProposalVersion | None]:
     """Expire the latest version once its validity passed; the version returned expired now."""
     proposal, expired = versions.expire_due(file.proposal, now)
@@ -199,14 +204,23 @@ def _escalable(approval: Approval, policy: ApprovalPolicy) -> bool:
     return approval.status in PENDING and policy.index(approval.pending[0]) + 1 < len(policy.roles)
 
 
-def document_for(file: ProposalFile, version: int, seller: Party) -> ProposalDocument:
-    """The document of one version, issued on the day the version was created."""
+def document_for(file: ProposalFile, version: int, seller: Party, rep: RepContact | None = None) -> ProposalDocument:
+    """The document of one version, issued on the day the version was created.
+
+    `rep` is the roster's entry for the version's rep; without one the document names the rep's id.
+    """
     priced = file.proposal.get(version)
     quote = file.revisions[version - 1].quote
     issued = priced.created_at.date()
+    contact = rep if rep is not None and rep.rep_id == quote.rep_id else RepContact(quote.rep_id)
     return ProposalDocument(
-        file.number, version, issued, priced.valid_until, seller, quote.customer, quote.terms, priced.priced
+        file.number, version, issued, priced.valid_until, seller, quote.customer, quote.terms, priced.priced, contact
     )
+
+
+def rep_of(file: ProposalFile, version: int) -> str:
+    """The id of the rep who asked for `version`."""
+    return file.revisions[version - 1].quote.rep_id
 
 
 def _pending(file: ProposalFile, version: int) -> Approval:

@@ -12,7 +12,8 @@ from typing import Any
 
 from services.scoring import domain
 from services.scoring.config import PORT, ScoringConfig
-from services.scoring.records import engagement_from, facts_from, lead_qualified, lead_scored
+from services.scoring.pending import PendingProfiles, Stored
+from services.scoring.records import engagement_from, facts_from, lead_qualified, lead_scored, subject_erased
 from services.scoring.rules import ScoringRules, load_rules
 from shared.dead_letters import RecordMeta
 from shared.errors import InvalidRecord
@@ -31,10 +32,16 @@ class Scoring:
         self.runtime, self.config, self.rules = runtime, config, rules
         self.profiles = JsonTable(runtime.app, "lead-profiles", runtime.settings.topic_partitions)
         self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
+        self.pending = PendingProfiles()
         self.qualified_total = runtime.metrics.counter("leads_qualified_total", "Leads that crossed the MQL threshold.")
 
+    def _stored(self, lead_id: str) -> Stored:
+        """The lead's latest decided profile: a change not yet stored wins over the table."""
+        change = self.pending.latest(lead_id)
+        return change.value if change is not None else self.profiles.get(lead_id)
+
     def _load(self, lead_id: str) -> tuple[domain.LeadProfile, dict[str, Any]]:
-        stored = self.profiles.get(lead_id)
+        stored = self._stored(lead_id)
         if stored is None:
             return domain.new_profile(lead_id, domain.LeadFacts()), {}
         return domain.profile_from_dict(stored["profile"]), stored["context"]
@@ -63,11 +70,12 @@ class Scoring:
     async def _apply(
         self, lead_id: str, cause_id: str, change: Callable[[domain.LeadProfile, dict[str, Any]], Change]
     ) -> None:
-        """Load, change and score a lead's profile, send what the change produces, then store it.
+        """Load, change and score a lead's profile, send what the change produces, then hold it.
 
-        The two agents would interleave at the sends' awaits and lose one's update, so each lead is
-        handled under its lock. A replayed cause is decided afresh; outputs carry ids derived from
-        it, so a re-sent score dedupes downstream.
+        The held profile is stored in the table only after the broker acknowledged the outputs, so
+        a kill can never leave a stored profile without its outputs: the replayed cause is decided
+        afresh and its outputs, with ids derived from it, dedupe downstream. The two agents would
+        interleave at the sends' awaits and lose one's update, so each lead is handled under its lock.
         """
         async with self._locks[hash(lead_id) % len(self._locks)]:
             now = datetime.now(UTC)
@@ -76,7 +84,7 @@ class Scoring:
             decision = domain.decide_emission(profile, score, self.rules.mql_threshold)
             await self._send(profile, context, score, decision, cause_id, now)
             profile = domain.apply_score(profile, score, decision)
-            self.profiles[lead_id] = {"profile": domain.profile_to_dict(profile), "context": context}
+            self._hold(lead_id, {"profile": domain.profile_to_dict(profile), "context": context})
         self.runtime.log.info(
             "lead_scored",
             lead_id=lead_id,
@@ -105,22 +113,25 @@ class Scoring:
             await self.runtime.send("leads.qualified", lead_id, record)
             self.qualified_total.inc()
 
+    def _hold(self, lead_id: str, value: Stored) -> None:
+        change = self.pending.hold(lead_id, value)
+        self.runtime.after_outputs(lambda: self.pending.store(change, self._write))
+
+    def _write(self, lead_id: str, value: Stored) -> None:
+        if value is not None:
+            self.profiles[lead_id] = value
+        elif self.profiles.get(lead_id) is not None:
+            del self.profiles[lead_id]  # the table's delete writes a tombstone to the changelog
+
     async def on_erasure(self, request: dict[str, Any], meta: RecordMeta) -> None:
-        """Forget the lead's profile: the table's delete writes a tombstone to the changelog."""
+        """Forget the lead's profile (held like any change, so no earlier change is stored after it)."""
         lead_id = request["lead_id"]
         removed = []
-        if self.profiles.get(lead_id) is not None:
-            del self.profiles[lead_id]
-            removed.append("table:lead-profiles")
-        erased = {
-            "event_id": f"{request['event_id']}:scoring",
-            "occurred_at": datetime.now(UTC),
-            "lead_id": lead_id,
-            "request_event_id": request["event_id"],
-            "service": "scoring",
-            "removed": removed,
-        }
-        await self.runtime.send("subjects.erased", lead_id, ("SubjectErased", erased))
+        async with self._locks[hash(lead_id) % len(self._locks)]:
+            if self._stored(lead_id) is not None:
+                removed.append("table:lead-profiles")
+            self._hold(lead_id, None)
+        await self.runtime.send("subjects.erased", lead_id, subject_erased(request, removed, datetime.now(UTC)))
         self.runtime.log.info("subject_erased", lead_id=lead_id, removed=removed)
 
 
@@ -134,4 +145,5 @@ def build(runtime: ServiceRuntime, config: ScoringConfig) -> Scoring:
 
 
 def create(env: dict[str, str] | None = None) -> Scoring:
-    return build(runtime_for("scoring", PORT, env), ScoringConfig.from_env(env))
+    # Only the profiles' changelog needs the local broker's one-record batches; outputs batch.
+    return build(runtime_for("scoring", PORT, env, batched_outputs=True), ScoringConfig.from_env(env))

@@ -23,6 +23,9 @@ EngagementType = Literal[
     "unsubscribe",
     "email_bounce",
     "spam_complaint",
+    "call_logged",
+    "task_completed",
+    "other",
 ]
 ENGAGEMENT_TYPES: frozenset[str] = frozenset(get_args(EngagementType))
 

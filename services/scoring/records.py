@@ -82,3 +82,15 @@ def lead_qualified(
         employees=facts.employees,
         source=facts.source,
     )
+
+
+def subject_erased(request: dict[str, Any], removed: list[str], now: datetime) -> tuple[str, dict[str, Any]]:
+    """scoring's report on an erasure request: what it removed, without the person's data."""
+    return "SubjectErased", {
+        "event_id": f"{request['event_id']}:scoring",
+        "occurred_at": now,
+        "lead_id": request["lead_id"],
+        "request_event_id": request["event_id"],
+        "service": "scoring",
+        "removed": removed,
+    }

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shared.avro_codec import AvroCodec, DecodeError
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "avro"
 EXAMPLE_DIR = SCHEMA_DIR / "examples"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -76,3 +78,12 @@ def named_records(schema: Any) -> Iterator[dict[str, Any]]:
         else:
             yield from named_records(schema.get("items"))
             yield from named_records(schema.get("values"))
+
+
+def decodes_or_decode_error(codec: AvroCodec, data: bytes) -> None:
+    """`data` decodes to a record of the codec's current schemas, or raises DecodeError: never anything else."""
+    try:
+        name, value = codec.decode(data)
+    except DecodeError:
+        return
+    assert name in codec.catalog.current and isinstance(value, dict)

@@ -21,7 +21,15 @@ from shared.avro_codec import (
     crc64_avro,
     create_codec,
 )
-from shared.tests import example_id, example_paths, load_json, plain, schema_json, with_defaults
+from shared.tests import (
+    decodes_or_decode_error,
+    example_id,
+    example_paths,
+    load_json,
+    plain,
+    schema_json,
+    with_defaults,
+)
 
 EXAMPLES = example_paths()
 CATALOG = SchemaCatalog.load()
@@ -141,19 +149,11 @@ def test_confluent_frame_without_registry_is_a_decode_error(codec: AvroCodec, re
         codec.decode(data)
 
 
-def _decodes_or_decode_error(codec: AvroCodec, data: bytes) -> None:
-    try:
-        name, value = codec.decode(data)
-    except DecodeError:
-        return
-    assert name in CATALOG.current and isinstance(value, dict)
-
-
 @FUZZ
 @given(data=st.binary(max_size=200))
 def test_random_bytes_raise_only_decode_error(codec: AvroCodec, data: bytes) -> None:
     """Arbitrary bytes either decode to a record or raise DecodeError, never another exception."""
-    _decodes_or_decode_error(codec, data)
+    decodes_or_decode_error(codec, data)
 
 
 @FUZZ
@@ -166,7 +166,7 @@ def test_valid_header_with_random_body_raises_only_decode_error(
     codec: AvroCodec, frame: bytes, cut: int, junk: bytes
 ) -> None:
     """A known fingerprint followed by a damaged body reaches fastavro and still yields only DecodeError."""
-    _decodes_or_decode_error(codec, frame[:cut] + junk)
+    decodes_or_decode_error(codec, frame[:cut] + junk)
 
 
 @FUZZ
@@ -177,7 +177,7 @@ def test_random_confluent_frames_raise_only_decode_error(
 ) -> None:
     """Confluent frames with any schema id and body either decode or raise DecodeError."""
     registry_codec.encode("LeadSubmitted", _example("LeadSubmitted"))
-    _decodes_or_decode_error(registry_codec, CONFLUENT_MAGIC + struct.pack(">I", schema_id) + body)
+    decodes_or_decode_error(registry_codec, CONFLUENT_MAGIC + struct.pack(">I", schema_id) + body)
 
 
 MISFITS = [

@@ -16,6 +16,7 @@ from bench.stats import (
     rate,
     rate_between,
     saturation_load,
+    slope_per_minute,
     spread,
 )
 
@@ -98,3 +99,15 @@ def test_saturation_is_the_lowest_load_over_the_limit_or_undrained() -> None:
     assert saturation_load([(500, 80.0, True), (100, 20.0, True), (1000, 1500.0, True)]) == 1000
     assert saturation_load([(100, 20.0, True), (200, 900.0, False)]) == 200
     assert saturation_load([(100, 20.0, True), (200, 40.0, True)]) is None
+
+
+def test_slope_per_minute_of_a_steady_climb() -> None:
+    """1 MiB every 10 s is 6 MiB per minute; a flat series has slope 0."""
+    assert slope_per_minute([(t * 10.0, 100.0 + t) for t in range(10)]) == pytest.approx(6.0)
+    assert slope_per_minute([(t * 10.0, 100.0) for t in range(10)]) == 0.0
+
+
+def test_slope_needs_two_moments() -> None:
+    """One sample (or many at one moment) gives no trend rather than a division by zero."""
+    assert slope_per_minute([(5.0, 100.0)]) == 0.0
+    assert slope_per_minute([(5.0, 100.0), (5.0, 120.0)]) == 0.0

@@ -53,6 +53,13 @@ SPECIFIC_METRICS = {
     "salesflow_analytics_pipeline_weighted_amount": "gauge",
     "salesflow_analytics_won_amount": "gauge",
     "salesflow_analytics_rep_open_leads": "gauge",
+    "salesflow_analytics_funnel_leads_by_campaign": "gauge",
+    "salesflow_analytics_funnel_leads_by_territory": "gauge",
+    "salesflow_analytics_funnel_leads_by_rep": "gauge",
+    "salesflow_analytics_pipeline_deals": "gauge",
+    "salesflow_analytics_pipeline_stage_amount": "gauge",
+    "salesflow_analytics_rep_leads_assigned": "gauge",
+    "salesflow_analytics_rep_won_amount": "gauge",
     "salesflow_analytics_speed_to_lead_seconds": "histogram",
 }
 

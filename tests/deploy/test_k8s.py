@@ -242,7 +242,9 @@ def test_kafka_topics_follow_the_contract() -> None:
     assert by_name["reps.roster"]["partitions"] == 1
     assert by_name["reps.roster"]["config"]["cleanup.policy"] == "compact"
     assert {by_name[f"dlq.{s}"]["partitions"] for s in SERVICES} == {3}
-    assert by_name["leads.inbound"]["config"] == {"cleanup.policy": "delete", "retention.ms": "604800000"}
+    # Upstream's plaintext input is kept 3 days (docs/security.md); salesflow's own topics a week.
+    assert by_name["leads.inbound"]["config"] == {"cleanup.policy": "delete", "retention.ms": "259200000"}
+    assert by_name["leads.captured"]["config"] == {"cleanup.policy": "delete", "retention.ms": "604800000"}
 
 
 def test_prometheusrule_is_in_the_base() -> None:

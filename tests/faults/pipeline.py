@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -231,10 +231,17 @@ class Readback:
             complete = wanted <= {o.event_id for o in observed} and (done is None or done())
             if complete or time.monotonic() > deadline:
                 self.poll(3)  # late redeliveries still count
-                return self.observed()
+                return keyed_as_sent(self.observed(), sent)
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def keyed_as_sent(observed: Iterable[Observed], sent: Iterable[Sent]) -> list[Observed]:
+    """Each observation under its input's key: records downstream carry the email sealed, so
+    the plain address the scenario sent is what groups one lead's records."""
+    key_of = {s.event_id: s.key for s in sent}
+    return [replace(o, key=key_of.get(o.event_id, o.key)) for o in observed]
 
 
 def header_map(headers: Any) -> dict[str, bytes]:

@@ -28,6 +28,9 @@ class Faults:
     delay_seconds: float = 0.0
     drop: frozenset[Direction] = frozenset()
     refuse: bool = False
+    # Once a forwarded request chunk contains these bytes, replies are dropped (see lose_replies_after).
+    trip_on: bytes = b""
+    tripped: bool = False
 
     def drops(self, direction: Direction) -> bool:
         return direction in self.drop or Direction.BOTH in self.drop
@@ -73,6 +76,14 @@ class FaultProxy:
         """Swallow bytes in `direction`: connections stay open and the peer waits (a black hole)."""
         self.faults.drop = self.faults.drop | {direction}
 
+    def lose_replies_after(self, request: bytes) -> None:
+        """Forward everything until a request containing `request` has gone upstream, then drop every reply.
+
+        The command runs on the server but its client never hears back: the lost-reply window a
+        plain black hole cannot reach (it would swallow the connection handshake first).
+        """
+        self.faults.trip_on, self.faults.tripped = request, False
+
     def cut(self) -> None:
         """Close every open connection and refuse new ones (closed at once after accept)."""
         self.faults.refuse = True
@@ -81,6 +92,7 @@ class FaultProxy:
     def heal(self) -> None:
         """Forward everything again, at once."""
         self.faults.delay_seconds, self.faults.drop, self.faults.refuse = 0.0, frozenset(), False
+        self.faults.trip_on = b""
 
     def stop(self) -> None:
         if self._loop is None:
@@ -131,6 +143,10 @@ class FaultProxy:
                     await asyncio.sleep(self.faults.delay_seconds)
                 if self.faults.drops(direction):
                     continue
+                if direction is Direction.UPSTREAM and self.faults.trip_on and self.faults.trip_on in chunk:
+                    # Before forwarding: the reply cannot beat the switch.
+                    self.faults.trip_on, self.faults.tripped = b"", True
+                    self.drop(Direction.DOWNSTREAM)
                 writer.write(chunk)
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -104,8 +104,8 @@ def test_redis_outage_refuses_http_pauses_consumers_and_loses_nothing(
 def test_a_lead_in_flight_while_redis_replies_are_lost_is_captured_once(proxied: tuple[Stack, FaultProxy]) -> None:
     """Redis replies vanish (a black hole, not a refusal) while a lead is in flight: it is retried, then captured once.
 
-    The claim script itself is not reached here: redis-py's connection handshake and health-check PING
-    lose their replies first (see docs/reliability.md on the pending-claim window).
+    A black hole from the start swallows redis-py's handshake first; the claim script's own lost
+    reply is the next test's.
     """
     stack, proxy = proxied
     stack.start("ingest")
@@ -120,5 +120,28 @@ def test_a_lead_in_flight_while_redis_replies_are_lost_is_captured_once(proxied:
     while not captured and time.monotonic() < deadline:
         reader.poll(1)
         captured = [v for v in reader.values("leads.captured") if v["event_id"] == value["event_id"]]
+    reader.close()
+    assert len(captured) == 1, f"leads.captured holds {len(captured)} records of the lead"
+
+
+def test_a_lost_claim_reply_is_recognised_as_our_own_claim_on_retry(proxied: tuple[Stack, FaultProxy]) -> None:
+    """The claim script runs in Redis but its reply is lost: the retried record finds the pending
+    claim, recognises it as its own and captures the lead once (it used to read as a duplicate)."""
+    stack, proxy = proxied
+    stack.start("ingest")
+    value = lead("hot")
+    proxy.lose_replies_after(b"EVALSHA")
+    stack.produce("leads.inbound", "LeadSubmitted", value, key=value["email"])
+    wait_for(lambda: proxy.faults.tripped, 20, "ingest never sent the claim script")
+    time.sleep(3)  # past the 2 s socket timeout: the reply is lost for good and the record is retried
+    proxy.heal()
+    reader = Readback(stack, ("leads.captured",))
+    captured: list[Any] = []
+    deadline = time.monotonic() + 30
+    while not captured and time.monotonic() < deadline:
+        reader.poll(1)
+        captured = [v for v in reader.values("leads.captured") if v["event_id"] == value["event_id"]]
+    reader.poll(3)  # a second capture would show up here
+    captured = [v for v in reader.values("leads.captured") if v["event_id"] == value["event_id"]]
     reader.close()
     assert len(captured) == 1, f"leads.captured holds {len(captured)} records of the lead"

@@ -11,22 +11,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.faults.reconcile import Observed, Reconciliation, Sent, reconcile
 from tests.integration.harness import Infra, Stack, free_port
-from tests.integration.test_nurture_sequences import (
-    MARKETING_SEQUENCE,
-    REP,
-    REP_SEQUENCE,
-    SECRET,
-    SUBJECTS,
-    now_ms,
-    produce,
-    rep_known,
-    wait_until,
-)
+from tests.integration.nurture_support import SUBJECTS, assign, running_nurture, serving_smtp, wait_until
 
 pytestmark = pytest.mark.faults
 Record = Callable[[Reconciliation], Reconciliation]
@@ -72,67 +61,14 @@ class FlakyRelay:
 
 @pytest.fixture
 def relay() -> Iterator[FlakyRelay]:
-    handler = FlakyRelay()
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
+    with serving_smtp(FlakyRelay()) as handler:
+        yield handler
 
 
 @pytest.fixture
 def nurture(infra: Infra, relay: FlakyRelay, tmp_path: Path) -> Iterator[Stack]:
-    sequences = tmp_path / "sequences"
-    sequences.mkdir()
-    (sequences / "test-rep.yaml").write_text(REP_SEQUENCE)
-    (sequences / "test-marketing.yaml").write_text(MARKETING_SEQUENCE)
-    stack = Stack(infra, tmp_path)
-    stack.extra_env |= {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(relay.port),
-        "NURTURE_SEQUENCES_DIR": str(sequences),
-        "NURTURE_REP_SEQUENCE": "test-rep",
-        "NURTURE_MARKETING_SEQUENCE": "test-marketing",
-        "NURTURE_LEAD_CAPS": "",
-        "SALESFLOW_UNSUBSCRIBE_SECRET": SECRET,
-    }
-    stack.start("nurture")
-    stack.produce("reps.roster", "RepProfile", REP | {"updated_at": now_ms()}, REP["rep_id"])
-    wait_until(lambda: rep_known(stack), 20, "the roster never reached Redis")
-    yield stack
-    stack.close()
-
-
-def assign(stack: Stack, address: str) -> str:
-    """Capture and assign a lead with `address` to the rep; returns its lead_id."""
-    lead_id = f"lead_{uuid.uuid4().hex[:12]}"
-    captured = {
-        "event_id": uuid.uuid4().hex,
-        "lead_id": lead_id,
-        "email": address,
-        "occurred_at": now_ms(),
-        "captured_at": now_ms(),
-        "source": "web_form",
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "company": "Analytical Engines",
-        "job_title": "CTO",
-        "country": "GB",
-        "attributes": {"timezone": "UTC"},
-    }
-    produce(stack, "leads.captured", "LeadCaptured", captured, lead_id)
-    assigned = {
-        "event_id": uuid.uuid4().hex,
-        "lead_id": lead_id,
-        "email": address,
-        "occurred_at": now_ms(),
-        "rule": "round_robin",
-        "reason": "next in turn",
-        "sla_due_at": now_ms() + 3600_000,
-        "rep_id": REP["rep_id"],
-        "grade": "A",
-    }
-    produce(stack, "leads.assigned", "LeadAssigned", assigned, lead_id)
-    return lead_id
+    with running_nurture(infra, relay, tmp_path) as stack:
+        yield stack
 
 
 def test_a_relay_answering_451_gets_each_email_once_after_it_recovers(
@@ -161,7 +97,7 @@ def test_a_relay_answering_451_gets_each_email_once_after_it_recovers(
 def test_a_550_for_the_recipient_is_a_hard_bounce_never_retried(nurture: Stack, relay: FlakyRelay) -> None:
     """A permanent refusal is tried once, nothing is delivered, and the enrolment exits."""
     address = f"bounce.{uuid.uuid4().hex[:8]}@analytical.example"
-    lead_id = assign(nurture, address)
+    lead_id, _ = assign(nurture, address)
     reader = nurture.consumer("nurture.enrolments")
     seen = reader.poll_until(lambda s: any(v["lead_id"] == lead_id and v["change"] == "exited" for _, v, _ in s), 30)
     reader.close()

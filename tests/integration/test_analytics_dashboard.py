@@ -111,6 +111,8 @@ def test_dashboard_loads_without_errors_and_matches_the_api(stack: Stack, browse
     )
     sent = page.inner_text('#nurture tr[data-sequence="s1"] [data-kind="sent"]')
     assert sent == str(get(service, "/v1/sequences/s1/stats")["totals"]["sent"])
+    enrolled = page.inner_text('#enrolments tr[data-sequence="s1"] [data-change="enrolled"]')
+    assert enrolled == str(get(service, "/v1/sequences/s1/stats")["enrolments"]["changes"]["enrolled"])
     assert errors == []
     page.close()
 

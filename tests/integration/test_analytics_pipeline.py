@@ -92,6 +92,24 @@ def opened(lead: str, minutes: float, message: str) -> tuple[str, str, dict[str,
     return "engagement.captured", "EngagementEvent", example("EngagementEvent", "full", **fields)
 
 
+def enrolment(lead: str, n: int, change: str, reason: str | None = None) -> tuple[str, str, dict[str, Any]]:
+    fields = {
+        "event_id": f"{lead}:enr{n}",
+        "lead_id": lead,
+        "occurred_at": at(2 + n),
+        "sequence_id": "s1",
+        "change": change,
+        "reason": reason,
+    }
+    return "nurture.enrolments", "EnrolmentChanged", example("EnrolmentChanged", "enrolled", **fields)
+
+
+def called(lead: str, minutes: float) -> tuple[str, str, dict[str, Any]]:
+    """The rep logged a call: a first touch without an email."""
+    fields = {"event_id": f"{lead}:call", "lead_id": lead, "occurred_at": at(minutes), "type": "call_logged"}
+    return "engagement.captured", "EngagementEvent", example("EngagementEvent", "call_logged", **fields)
+
+
 def deal(
     opp: str, version: int, minutes: float, *, lead: str | None, owner: str, status: str = "open", **fields: Any
 ) -> tuple[str, str, dict[str, Any]]:
@@ -155,6 +173,9 @@ SCRIPT = [
     ),
     deal("O2", 1, 35, lead="L2", owner="r2", **money("proposal", "5000.00", "0.60", "Best Case", "2026-12-01")),
     deal("O3", 1, 20, lead=None, owner="r1", status="lost", **money("lost", "3000.00", "0", "Omitted", "2026-10-20")),
+    enrolment("L1", 0, "enrolled"),
+    enrolment("L1", 1, "exited", "email_reply"),
+    called("L2", 6),
 ]
 EXPECTED_FUNNEL = {
     "captured": 4,
@@ -174,7 +195,11 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     stack = Stack(infra, tmp_path_factory.mktemp("analytics"), extra_env=FLUSH_ENV)
     stack.start("analytics")
     for topic, record, value in SCRIPT:
-        key = value.get("lead_id") if topic.startswith(("leads", "email", "engagement")) else value["opportunity_id"]
+        key = (
+            value.get("lead_id")
+            if topic.startswith(("leads", "email", "engagement", "nurture"))
+            else value["opportunity_id"]
+        )
         stack.produce(topic, record, value, key)
     yield stack
     stack.close()
@@ -215,6 +240,8 @@ def settled(stack: Stack) -> dict[str, int]:
     """Wait until the whole script is counted: the funnel can be complete before the last deal is."""
     service = stack.services["analytics"]
     eventually(lambda: get(service, "/v1/forecast?period=2026-Q4"), lambda f: f["raw_total"] == "5000.00")
+    eventually(lambda: get(service, "/v1/speed-to-lead")["assignment_to_first_touch"]["count"], lambda n: n == 3)
+    eventually(lambda: get(service, "/v1/sequences/s1/stats")["enrolments"]["changes"]["exited"], lambda n: n == 1)
     return eventually(lambda: funnel_counts(service), lambda c: c == EXPECTED_FUNNEL)  # type: ignore[no-any-return]
 
 
@@ -241,12 +268,17 @@ def test_forecast_reps_speed_and_nurture_numbers(stack: Stack) -> None:
     assert (reps["r2"]["leads_assigned"], reps["r2"]["open_load"], reps["r2"]["win_rate"]) == (1, 1, None)
     assert get(service, "/v1/reps/r2") == reps["r2"]
     speed = get(service, "/v1/speed-to-lead")
-    assert speed["assignment_to_first_touch"]["count"] == 2
-    assert speed["assignment_to_first_touch"]["sum_seconds"] == 120 + 7200
+    # First touches: L1's email after 2 min, L4's after 2 h, L2's logged call after 3 min.
+    assert speed["assignment_to_first_touch"]["count"] == 3
+    assert speed["assignment_to_first_touch"]["sum_seconds"] == 120 + 7200 + 180
     assert speed["capture_to_assignment"]["count"] == 3
-    assert speed["sla"] == {"A": {"met": 1, "breached": 1}}
-    row = get(service, "/v1/sequences/s1/stats")["rows"][0]
+    assert speed["sla"] == {"A": {"met": 1, "breached": 1}, "B": {"met": 1, "breached": 0}}
+    stats = get(service, "/v1/sequences/s1/stats")
+    row = stats["rows"][0]
     assert (row["step"], row["variant"], row["counts"]["sent"], row["counts"]["opened"]) == (0, "a", 2, 1)
+    enrolments = stats["enrolments"]
+    assert (enrolments["changes"]["enrolled"], enrolments["changes"]["exited"], enrolments["in_progress"]) == (1, 1, 0)
+    assert enrolments["exited_by_reason"] == {"email_reply": 1}
 
 
 def test_metrics_parse_and_match_the_api(stack: Stack) -> None:
@@ -264,8 +296,10 @@ def test_metrics_parse_and_match_the_api(stack: Stack) -> None:
     assert samples["salesflow_analytics_pipeline_amount", pipeline] == 5000.0
     assert samples["salesflow_analytics_pipeline_weighted_amount", pipeline] == 3000.0
     assert samples["salesflow_analytics_rep_open_leads", (("rep", "r1"),)] == 1.0
-    assert samples["salesflow_analytics_speed_to_lead_seconds_count", ()] == 2.0
-    assert samples["salesflow_analytics_speed_to_lead_seconds_sum", ()] == 7320.0
+    assert samples["salesflow_analytics_speed_to_lead_seconds_count", ()] == 3.0
+    assert samples["salesflow_analytics_speed_to_lead_seconds_sum", ()] == 7500.0
+    assert samples["salesflow_analytics_funnel_leads_by_rep", (("rep", "r1"), ("step", "won"))] == 1.0
+    assert samples["salesflow_analytics_pipeline_deals", (("stage", "proposal"),)] == 1.0
 
 
 def consumed(service: ServiceProcess) -> float:
@@ -280,7 +314,11 @@ def test_duplicates_change_nothing(stack: Stack) -> None:
     seen = consumed(service)
     again = [SCRIPT[3], SCRIPT[4], SCRIPT[5], SCRIPT[16], SCRIPT[15]]
     for topic, record, value in again:
-        key = value.get("lead_id") if topic.startswith(("leads", "email", "engagement")) else value["opportunity_id"]
+        key = (
+            value.get("lead_id")
+            if topic.startswith(("leads", "email", "engagement", "nurture"))
+            else value["opportunity_id"]
+        )
         stack.produce(topic, record, value, key)
     eventually(lambda: consumed(service), lambda n: n >= seen + len(again))
     time.sleep(1.5)  # several publish intervals

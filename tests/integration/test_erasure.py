@@ -3,46 +3,12 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 import uuid
-from typing import Any
 
 import redis
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from tests.integration.harness import API_KEY, Stack
-
-
-def post(stack: Stack, path: str, body: Any) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        stack.services["ingest"].url(path),
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {API_KEY}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
-def changelog_values(stack: Stack, topic: str, key: bytes) -> list[bytes | None]:
-    consumer = Consumer(
-        stack.infra.kafka.confluent_config() | {"group.id": f"{stack.prefix}cl", "enable.auto.commit": False}
-    )
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-    values, empty_polls = [], 0
-    while empty_polls < 10:
-        message = consumer.poll(0.3)
-        if message is None or message.error():
-            empty_polls += 1
-            continue
-        if message.key() == key:
-            values.append(message.value())
-    consumer.close()
-    return values
+from tests.integration.erasure_support import changelog_values, ingest_post
+from tests.integration.harness import Stack
 
 
 def test_erasure_removes_the_person_everywhere_and_keeps_them_out(stack: Stack) -> None:
@@ -51,19 +17,19 @@ def test_erasure_removes_the_person_everywhere_and_keeps_them_out(stack: Stack) 
     stack.start("ingest", "scoring")
     email = f"erase-me-{uuid.uuid4().hex[:8]}@acme-robotics.example"
     lead = {"source": "web_form", "email": email, "first_name": "Ada", "job_title": "CTO", "country": "US"}
-    status, body = post(stack, "/v1/leads", lead)
+    status, body = ingest_post(stack, "/v1/leads", lead)
     assert status == 202
     lead_id = body["lead_id"]
     reader = stack.consumer("leads.scored", "subjects.erased")
     reader.poll_until(lambda seen: any(t == "leads.scored" and v["lead_id"] == lead_id for t, v, _ in seen))
 
-    status, answer = post(stack, "/v1/subjects/erase", {"email": email.upper()})
+    status, answer = ingest_post(stack, "/v1/subjects/erase", {"email": email.upper()})
     assert status == 202 and answer["lead_id"] == lead_id
     reader.poll_until(
         lambda seen: {v["service"] for t, v, _ in seen if t == "subjects.erased"} >= {"ingest", "scoring"}
     )
     reports = {v["service"]: v for v in reader.values("subjects.erased")}
-    assert reports["ingest"]["removed"] == ["redis:identity"]
+    assert reports["ingest"]["removed"] == ["redis:identity", "redis:pii-key"]
     assert reports["scoring"]["removed"] == ["table:lead-profiles"]
     assert all(r["request_event_id"] == answer["event_id"] and r["lead_id"] == lead_id for r in reports.values())
 
@@ -75,7 +41,7 @@ def test_erasure_removes_the_person_everywhere_and_keeps_them_out(stack: Stack) 
     keys = list(client.scan_iter(match=f"{stack.prefix}*"))
     assert keys and not any(email.encode() in key or email.encode() in (client.dump(key) or b"") for key in keys)
 
-    assert post(stack, "/v1/leads", lead)[0] == 409
-    status, again = post(stack, "/v1/leads", lead | {"marketing_consent": True})
+    assert ingest_post(stack, "/v1/leads", lead)[0] == 409
+    status, again = ingest_post(stack, "/v1/leads", lead | {"marketing_consent": True})
     assert status == 202 and again["lead_id"] != lead_id
     reader.close()

@@ -3,30 +3,36 @@ re-engagement, onboarding and mailbox throttles, on the real broker and Redis wi
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
-from aiosmtpd.controller import Controller
 
 from shared.tests import EXAMPLE_DIR, load_json
-from tests.integration.harness import API_KEY, Infra, Stack, free_port
-from tests.integration.test_nurture_sequences import Inbox, http, now_ms, produce, wait_until
+from tests.integration import nurture_support
+from tests.integration.harness import Infra, Stack
+from tests.integration.nurture_support import (
+    ALWAYS,
+    Inbox,
+    add_to_roster,
+    assigned,
+    captured,
+    engagement,
+    http,
+    running_nurture,
+    wait_until,
+)
+from tests.integration.nurture_support import inbox as inbox  # the fixture, used by name
 
-AUTH = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
-WINDOW = 'window: {start: "00:00", end: "23:59:59", days: [mon, tue, wed, thu, fri, sat, sun]}'
 SEQUENCES = {
     "ops-rep": f"""
 id: ops-rep
 kind: rep
-{WINDOW}
+{ALWAYS}
 steps:
   - id: intro
     delay: 0 seconds
@@ -49,14 +55,14 @@ steps:
     "ops-marketing": f"""
 id: ops-marketing
 kind: marketing
-{WINDOW}
+{ALWAYS}
 steps:
   - {{id: welcome, delay: 0 seconds, channel: email, subject: "Welcome", text: "Bye: {{{{ unsubscribe_url }}}}"}}
 """,
     "ops-manual": f"""
 id: ops-manual
 kind: marketing
-{WINDOW}
+{ALWAYS}
 steps:
   - {{id: hello, delay: 0 seconds, channel: email, subject: "Manual hello", text: "Bye: {{{{ unsubscribe_url }}}}"}}
   - {{id: later, delay: 10 minutes, channel: email, subject: "Manual later", text: "Bye: {{{{ unsubscribe_url }}}}"}}
@@ -64,14 +70,14 @@ steps:
     "ops-reengage": f"""
 id: ops-reengage
 kind: marketing
-{WINDOW}
+{ALWAYS}
 steps:
   - {{id: miss-you, delay: 0 seconds, channel: email, subject: "We miss you", text: "Bye: {{{{ unsubscribe_url }}}}"}}
 """,
     "ops-onboarding": f"""
 id: ops-onboarding
 kind: rep
-{WINDOW}
+{ALWAYS}
 steps:
   - {{id: welcome, delay: 0 seconds, channel: email, subject: "Welcome aboard", text: "Hi {{{{ lead.first_name }}}}"}}
   - {{id: later, delay: 10 minutes, channel: email, subject: "Onboarding later", text: "Hi"}}
@@ -84,33 +90,8 @@ MAILBOX_PER_MINUTE = 6
 
 
 @pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
-    handler = Inbox(free_port())
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
-
-
-@pytest.fixture(scope="module")
 def nurture(infra: Infra, inbox: Inbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("nurture-ops")
-    sequences = workdir / "sequences"
-    sequences.mkdir()
-    for name, text in SEQUENCES.items():
-        (sequences / f"{name}.yaml").write_text(text)
-    stack = Stack(infra, workdir)
-    stack.extra_env.update(settings(inbox, sequences))
-    stack.start("nurture")
-    yield stack
-    stack.close()
-
-
-def settings(inbox: Inbox, sequences: Path) -> dict[str, str]:
-    return {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(inbox.port),
-        "NURTURE_SEQUENCES_DIR": str(sequences),
+    settings = {
         "NURTURE_REP_SEQUENCE": "ops-rep",
         "NURTURE_MARKETING_SEQUENCE": "ops-marketing",
         "NURTURE_REENGAGE_SEQUENCE": "ops-reengage",
@@ -119,80 +100,46 @@ def settings(inbox: Inbox, sequences: Path) -> dict[str, str]:
         "NURTURE_MEETING_REMINDERS": f"{REMINDER_SECONDS}s",
         "NURTURE_TASK_DUE_AFTER": "4s",
         "NURTURE_MAILBOX_CAPS": f"{MAILBOX_PER_MINUTE}/minute,1000/24h",
-        "NURTURE_LEAD_CAPS": "",
-        "SALESFLOW_UNSUBSCRIBE_SECRET": "integration-unsubscribe-secret",
     }
+    # Each test adds a rep of its own (so its own mailbox).
+    with running_nurture(infra, inbox, tmp_path_factory.mktemp("nurture-ops"), SEQUENCES, None, **settings) as stack:
+        yield stack
 
 
 def add_rep(stack: Stack) -> dict[str, str]:
     """A rep of its own (so its own mailbox) for one test."""
     rep_id = f"rep_{uuid.uuid4().hex[:8]}"
     rep = {"rep_id": rep_id, "name": "Grace Hopper", "email": f"{rep_id}@salesflow.example", "timezone": "UTC"}
-    produce(stack, "reps.roster", "RepProfile", rep | {"updated_at": now_ms()}, rep_id)
-    client = redis.Redis.from_url(stack.infra.redis_url)
-    wait_until(lambda: bool(client.hexists(f"{stack.prefix}sf:nurture:reps", rep_id)), 20, "the rep never arrived")
+    add_to_roster(stack, rep)
     return rep
 
 
 def capture(stack: Stack, consent: bool = False) -> tuple[str, str]:
-    lead_id, address = f"lead_{uuid.uuid4().hex[:12]}", f"ada.{uuid.uuid4().hex[:8]}@analytical.example"
-    captured = {
-        "event_id": uuid.uuid4().hex,
-        "lead_id": lead_id,
-        "email": address,
-        "occurred_at": now_ms(),
-        "captured_at": now_ms(),
-        "source": "web_form",
-        "first_name": "Ada",
-        "company": "Analytical Engines",
-        "marketing_consent": consent,
-        "attributes": {"timezone": "UTC"},
-    }
-    produce(stack, "leads.captured", "LeadCaptured", captured, lead_id)
+    # A company of its own per lead: a won deal onboards every contact at the deal's company.
+    lead_id, address = f"lead_{uuid.uuid4().hex[:12]}", f"ada@x{uuid.uuid4().hex[:8]}.example"
+    lead = captured(lead_id, address, marketing_consent=consent)
+    stack.produce("leads.captured", "LeadCaptured", lead, lead_id)
     # Commands and the capture travel on different topics: wait until the lead is known.
     wait_until(lambda: api(stack, "GET", f"/v1/leads/{lead_id}/enrolments")[0] == 200, 20, "capture never arrived")
     return lead_id, address
 
 
 def assign(stack: Stack, lead_id: str, address: str, rep: dict[str, str]) -> None:
-    assigned = {
-        "event_id": uuid.uuid4().hex,
-        "lead_id": lead_id,
-        "email": address,
-        "occurred_at": now_ms(),
-        "rule": "round_robin",
-        "reason": "next in turn",
-        "sla_due_at": now_ms() + 3600_000,
-        "rep_id": rep["rep_id"],
-        "grade": "A",
-    }
-    produce(stack, "leads.assigned", "LeadAssigned", assigned, lead_id)
+    stack.produce("leads.assigned", "LeadAssigned", assigned(lead_id, address, rep["rep_id"]), lead_id)
 
 
 def engage(stack: Stack, lead_id: str, kind: str, attributes: dict[str, str], event_id: str | None = None) -> None:
-    event = {
-        "event_id": event_id or uuid.uuid4().hex,
-        "occurred_at": now_ms(),
-        "lead_id": lead_id,
-        "type": kind,
-        "attributes": attributes,
-    }
-    produce(stack, "engagement.captured", "EngagementEvent", event, lead_id)
+    event = engagement(lead_id, kind, attributes, event_id or "")
+    stack.produce("engagement.captured", "EngagementEvent", event, lead_id)
 
 
 def api(stack: Stack, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    status, _, text = http(method, stack.services["nurture"].url(path), data, AUTH)
-    return status, json.loads(text) if text else None
+    return nurture_support.api(stack.services["nurture"].url(""), method, path, body)
 
 
 def enrolments(stack: Stack, lead_id: str) -> list[dict[str, Any]]:
     status, body = api(stack, "GET", f"/v1/leads/{lead_id}/enrolments")
     return list(body["enrolments"]) if status == 200 else []
-
-
-def subjects(inbox: Inbox, address: str) -> list[str]:
-    return [str(m["Subject"]) for m in inbox.to(address)]
 
 
 def calendar_method(message: EmailMessage) -> str | None:
@@ -292,9 +239,9 @@ def test_meetings_confirm_remind_move_and_cancel(nurture: Stack, inbox: Inbox) -
     assert [calendar_method(m) for m in inbox.wait_for(moved[1], 3)] == ["REQUEST", "REQUEST", None]
     assert [calendar_method(m) for m in inbox.wait_for(cancelled[1], 2)] == ["REQUEST", "CANCEL"]
     time.sleep(max(0.0, start + 23 - time.time()))
-    assert [s.split(":")[0] for s in subjects(inbox, booked[1])] == ["Confirmed", "Reminder"]
-    assert [s.split(":")[0] for s in subjects(inbox, moved[1])] == ["Confirmed", "Moved", "Reminder"]
-    assert [s.split(":")[0] for s in subjects(inbox, cancelled[1])] == ["Confirmed", "Cancelled"]
+    assert [s.split(":")[0] for s in inbox.subjects(booked[1])] == ["Confirmed", "Reminder"]
+    assert [s.split(":")[0] for s in inbox.subjects(moved[1])] == ["Confirmed", "Moved", "Reminder"]
+    assert [s.split(":")[0] for s in inbox.subjects(cancelled[1])] == ["Confirmed", "Cancelled"]
 
 
 def book(stack: Stack, lead: tuple[str, str], start: float, event_id: str | None = None, status: str = "") -> None:
@@ -311,10 +258,10 @@ def test_a_silent_lead_is_reengaged_once(nurture: Stack, inbox: Inbox) -> None:
     """A consenting lead silent for the configured time gets the re-engagement email once; one without consent none."""
     _, address = capture(nurture, consent=True)
     _, other = capture(nurture, consent=False)
-    assert subjects(inbox, address) == []
+    assert inbox.subjects(address) == []
     assert [str(m["Subject"]) for m in inbox.wait_for(address, 1, seconds=SILENCE_SECONDS + 20)] == ["We miss you"]
     time.sleep(SILENCE_SECONDS + 3)
-    assert subjects(inbox, address) == ["We miss you"] and subjects(inbox, other) == []
+    assert inbox.subjects(address) == ["We miss you"] and inbox.subjects(other) == []
 
 
 def test_a_won_deal_onboards_its_lead_and_a_conversion_ends_sequences(nurture: Stack, inbox: Inbox) -> None:
@@ -329,13 +276,13 @@ def test_a_won_deal_onboards_its_lead_and_a_conversion_ends_sequences(nurture: S
         "status": "won",
         "changed": ["stage", "status"],
     }
-    produce(nurture, "opportunities.changed", "OpportunityChanged", won, won["opportunity_id"])
+    nurture.produce("opportunities.changed", "OpportunityChanged", won, won["opportunity_id"])
     assert [str(m["Subject"]) for m in inbox.wait_for(address, 1)] == ["Welcome aboard"]
     converted_lead, converted_address = capture(nurture)
     assign(nurture, converted_lead, converted_address, rep)
     inbox.wait_for(converted_address, 1)
     converted = load_json(EXAMPLE_DIR / "LeadConverted" / "named_deal.json")
-    produce(nurture, "leads.converted", "LeadConverted", converted | {"lead_id": converted_lead}, converted_lead)
+    nurture.produce("leads.converted", "LeadConverted", converted | {"lead_id": converted_lead}, converted_lead)
     reader = nurture.consumer("nurture.enrolments")
     seen = reader.poll_until(lambda s: any(v["lead_id"] == converted_lead and v["change"] == "exited" for _, v, _ in s))
     reader.close()

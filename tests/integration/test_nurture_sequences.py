@@ -2,226 +2,38 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
-from typing import Any
 
 import pytest
-import redis
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
-from confluent_kafka import Producer
 
-from tests.integration.harness import API_KEY, Infra, Stack, free_port
-
-SECRET = "integration-unsubscribe-secret"
-REP = {"rep_id": "rep_grace", "name": "Grace Hopper", "email": "grace@salesflow.example", "timezone": "UTC"}
-# Every day, all day, in seconds: the whole sequence runs in about ten seconds.
-REP_SEQUENCE = """
-id: test-rep
-kind: rep
-window: {start: "00:00", end: "23:59:59", days: [mon, tue, wed, thu, fri, sat, sun]}
-steps:
-  - id: intro
-    delay: 0 seconds
-    channel: email
-    subject: "Quick question, {{ lead.first_name }}"
-    text: "Hi {{ lead.first_name }}, how is {{ lead.company }}? {{ rep.first_name }}"
-  - id: call
-    delay: 1 seconds
-    channel: task
-    task: call
-    instructions: "Call {{ lead.first_name }} at {{ lead.company }}."
-  - id: follow-up
-    delay: 4 seconds
-    channel: email
-    subject: "Following up, {{ lead.first_name }}"
-    text: "Hi {{ lead.first_name }}, following up. {{ rep.first_name }}"
-  - id: break-up
-    delay: 4 seconds
-    channel: email
-    subject: "Closing your file, {{ lead.first_name }}"
-    text: "Hi {{ lead.first_name }}, I'll stop here. {{ rep.first_name }}"
-"""
-MARKETING_SEQUENCE = """
-id: test-marketing
-kind: marketing
-window: {start: "00:00", end: "23:59:59", days: [mon, tue, wed, thu, fri, sat, sun]}
-steps:
-  - id: welcome
-    delay: 0 seconds
-    channel: email
-    subject: "Welcome, {{ lead.first_name }}"
-    text: "Hi {{ lead.first_name }}. Unsubscribe: {{ unsubscribe_url }}"
-"""
-SUBJECTS = ["Quick question, Ada", "Following up, Ada", "Closing your file, Ada"]
-AUTH = {"Authorization": f"Bearer {API_KEY}"}
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts, parsed."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.messages: list[EmailMessage] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        parsed = email.message_from_bytes(envelope.original_content or b"", policy=email.policy.default)
-        with self._lock:
-            self.messages.append(parsed)
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self._lock:
-            return [m for m in self.messages if address in str(m["To"])]
-
-    def wait_for(self, address: str, count: int, seconds: float = 30) -> list[EmailMessage]:
-        deadline = time.monotonic() + seconds
-        while len(self.to(address)) < count and time.monotonic() < deadline:
-            time.sleep(0.2)
-        return self.to(address)
-
-
-@pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
-    handler = Inbox(free_port())
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    yield handler
-    controller.stop()
+from tests.integration.harness import Infra, Stack
+from tests.integration.nurture_support import (
+    AUTH,
+    REP,
+    SUBJECTS,
+    Inbox,
+    assign,
+    engagement,
+    http,
+    running_nurture,
+)
+from tests.integration.nurture_support import inbox as inbox  # the fixture, used by name
+from tests.integration.sealed import opened, sealed
 
 
 @pytest.fixture(scope="module")
 def nurture(infra: Infra, inbox: Inbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir = tmp_path_factory.mktemp("nurture")
-    sequences = workdir / "sequences"
-    sequences.mkdir()
-    (sequences / "test-rep.yaml").write_text(REP_SEQUENCE)
-    (sequences / "test-marketing.yaml").write_text(MARKETING_SEQUENCE)
-    stack = Stack(infra, workdir)
-    stack.extra_env.update(smtp_env(inbox, sequences))
-    stack.start("nurture")
-    stack.produce("reps.roster", "RepProfile", REP | {"updated_at": now_ms()}, REP["rep_id"])
-    wait_until(lambda: rep_known(stack), 20, "the roster never reached Redis")
-    yield stack
-    stack.close()
-
-
-def smtp_env(inbox: Inbox, sequences: Path) -> dict[str, str]:
-    return {
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(inbox.port),
-        "NURTURE_SEQUENCES_DIR": str(sequences),
-        "NURTURE_REP_SEQUENCE": "test-rep",
-        "NURTURE_MARKETING_SEQUENCE": "test-marketing",
-        "NURTURE_LEAD_CAPS": "",
-        "NURTURE_MAILBOX_CAPS": "",
-        "NURTURE_REENGAGE_SEQUENCE": "",
-        "NURTURE_ONBOARDING_SEQUENCE": "",
-        "SALESFLOW_UNSUBSCRIBE_SECRET": SECRET,
-    }
-
-
-def produce(stack: Stack, topic: str, record: str, value: dict[str, Any], key: str) -> None:
-    """Produce with the Java client's partitioner (murmur2), as aiokafka does: the service's own
-    records and ours must land on the same partition for one lead (the harness's producer uses
-    librdkafka's default crc32 partitioner, which breaks co-partitioning with Faust's table)."""
-    producer = _producers.setdefault(
-        stack.prefix, Producer(stack.infra.kafka.confluent_config() | {"partitioner": "murmur2_random"})
-    )
-    producer.produce(stack.topic(topic), stack.codec.encode(record, value), key=key.encode())
-    producer.flush(10)
-
-
-_producers: dict[str, Producer] = {}
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, message: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.2)
-
-
-def rep_known(stack: Stack) -> bool:
-    client = redis.Redis.from_url(stack.infra.redis_url)
-    return bool(client.hexists(f"{stack.prefix}sf:nurture:reps", REP["rep_id"]))
-
-
-def assign(stack: Stack) -> tuple[str, str]:
-    """Capture and assign a fresh lead to the rep; returns its lead_id and email."""
-    lead_id, address = f"lead_{uuid.uuid4().hex[:12]}", f"ada.{uuid.uuid4().hex[:8]}@analytical.example"
-    captured = {
-        "event_id": uuid.uuid4().hex,
-        "lead_id": lead_id,
-        "email": address,
-        "occurred_at": now_ms(),
-        "captured_at": now_ms(),
-        "source": "web_form",
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "company": "Analytical Engines",
-        "job_title": "CTO",
-        "country": "GB",
-        "attributes": {"timezone": "UTC"},
-    }
-    produce(stack, "leads.captured", "LeadCaptured", captured, lead_id)
-    assigned = {
-        "event_id": uuid.uuid4().hex,
-        "lead_id": lead_id,
-        "email": address,
-        "occurred_at": now_ms(),
-        "rule": "round_robin",
-        "reason": "next in turn",
-        "sla_due_at": now_ms() + 3600_000,
-        "rep_id": REP["rep_id"],
-        "grade": "A",
-    }
-    produce(stack, "leads.assigned", "LeadAssigned", assigned, lead_id)
-    return lead_id, address
-
-
-def engagement(stack: Stack, lead_id: str, kind: str, attributes: dict[str, str] | None = None) -> None:
-    event = {
-        "event_id": uuid.uuid4().hex,
-        "occurred_at": now_ms(),
-        "lead_id": lead_id,
-        "type": kind,
-        "attributes": attributes or {},
-    }
-    produce(stack, "engagement.captured", "EngagementEvent", event, lead_id)
+    with running_nurture(infra, inbox, tmp_path_factory.mktemp("nurture")) as stack:
+        yield stack
 
 
 def unsubscribe_url(message: EmailMessage) -> str:
     header = str(message["List-Unsubscribe"])
     return next(part.strip(" <>") for part in header.split(",") if "/v1/unsubscribe?token=" in part)
-
-
-def http(
-    method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None
-) -> tuple[int, str, str]:
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.geturl(), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, url, error.read().decode()
 
 
 def test_assigned_lead_gets_the_rep_sequence_with_the_right_headers(nurture: Stack, inbox: Inbox) -> None:
@@ -236,11 +48,15 @@ def test_assigned_lead_gets_the_rep_sequence_with_the_right_headers(nurture: Sta
     assert first["List-Unsubscribe-Post"] is None, "one-click is promised only on marketing email"
     assert "Hi Ada, how is Analytical Engines? Grace" in first.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     reader = nurture.consumer("email.outbound", "tasks.created")
-    seen = reader.poll_until(lambda s: any(t == "tasks.created" and v["lead_id"] == lead_id for t, v, _ in s))
+    # Two topics are fetched independently: wait for both records, not for the later one alone.
+    both = {"email.outbound", "tasks.created"}
+    seen = reader.poll_until(lambda s: {t for t, v, _ in s if v["lead_id"] == lead_id} == both)
     sent = [v for t, v, _ in seen if t == "email.outbound" and v["lead_id"] == lead_id]
     assert sent[0]["template"] == "test-rep/intro" and sent[0]["message_id"] == first["Message-ID"]
     task = next(v for t, v, _ in seen if t == "tasks.created" and v["lead_id"] == lead_id)
-    assert task["kind"] == "call" and task["rep_id"] == REP["rep_id"] and "Call Ada" in task["instructions"]
+    assert task["kind"] == "call" and task["rep_id"] == REP["rep_id"] and sealed(task) and sealed(sent[0])
+    # Sealed with a key nurture made for this lead (captured here without one, as with sealing off).
+    assert "Call Ada" in opened(nurture, task)["instructions"] and opened(nurture, sent[0])["recipient"] == address
     reader.close()
     assert [m["Subject"] for m in inbox.wait_for(address, 3)] == SUBJECTS
     metrics = http("GET", nurture.services["nurture"].url("/metrics"))[2]
@@ -251,7 +67,7 @@ def test_a_reply_stops_the_sequence(nurture: Stack, inbox: Inbox) -> None:
     """After the lead replies, no further email of the sequence arrives and the exit names the reply."""
     lead_id, address = assign(nurture)
     inbox.wait_for(address, 1)
-    engagement(nurture, lead_id, "email_reply")
+    nurture.produce("engagement.captured", "EngagementEvent", engagement(lead_id, "email_reply"), lead_id)
     reader = nurture.consumer("nurture.enrolments")
     seen = reader.poll_until(lambda s: any(v["lead_id"] == lead_id and v["change"] == "exited" for _, v, _ in s))
     exits = [v for _, v, _ in seen if v["lead_id"] == lead_id and v["change"] == "exited"]

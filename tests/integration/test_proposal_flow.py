@@ -1,4 +1,5 @@
-"""The proposal service on the real broker and Redis: quotes, approvals, documents, acceptance, DLQ."""
+"""The proposal service on the real broker and Redis: quotes, approvals, documents, acceptance,
+withdrawal, the rep's name from the roster, DLQ."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from confluent_kafka import Producer
 from pypdf import PdfReader
 
@@ -23,7 +25,15 @@ from services.proposal.pricing import LineRequest, PricingRequest, price_proposa
 from tests.integration.harness import API_KEY, Infra, Stack, TopicReader
 
 CATALOG = load_catalog(Path(__file__).resolve().parents[2] / "services" / "proposal" / "catalog.yaml")
-OUTPUTS = ("proposals.generated", "approvals.requested", "proposals.accepted", "opportunities.commands", "dlq.proposal")
+OUTPUTS = (
+    "proposals.generated",
+    "approvals.requested",
+    "proposals.accepted",
+    "proposals.withdrawn",
+    "proposals.rejected",
+    "opportunities.commands",
+    "dlq.proposal",
+)
 
 
 @pytest.fixture(scope="module")
@@ -159,11 +169,7 @@ def test_accepting_a_sent_proposal_closes_the_deal_as_won(
     stack: Stack, reader: TopicReader, producer: KeyedProducer
 ) -> None:
     """Acceptance over HTTP emits proposals.accepted and a close_won command for the deal."""
-    deal = f"opp-{uuid.uuid4().hex[:8]}"
-    producer.produce("proposals.requested", "ProposalRequested", request(deal, line("SF-CRM-STD", 10)), deal)
-    generated = wait_for(reader, "proposals.generated", deal)[0]
-    read_view(stack, generated["number"], lambda v: v["status"] == "sent")
-
+    deal, generated = sent_proposal(stack, reader, producer)
     status, answer = call(stack, "POST", f"/v1/proposals/{generated['number']}/accept", {"accepted_by": "Priya"})
     assert status == 202, answer
     accepted = wait_for(reader, "proposals.accepted", deal)[0]
@@ -172,6 +178,87 @@ def test_accepting_a_sent_proposal_closes_the_deal_as_won(
     view = read_view(stack, generated["number"], lambda v: v["status"] == "accepted")
     assert view["status"] == "accepted"
     assert call(stack, "POST", f"/v1/proposals/{generated['number']}/accept", {})[0] == 409
+
+
+def test_a_withdrawn_proposal_reads_withdrawn_and_cannot_be_accepted(
+    stack: Stack, reader: TopicReader, producer: KeyedProducer
+) -> None:
+    """Withdrawal over HTTP emits proposals.withdrawn and the view shows it; accepting after is refused as withdrawn."""
+    deal, generated = sent_proposal(stack, reader, producer)
+    number = generated["number"]
+    body = {"withdrawn_by": "rep-na-01", "note": "Wrong price book"}
+    status, answer = call(stack, "POST", f"/v1/proposals/{number}/withdraw", body)
+    assert status == 202, answer
+    withdrawn = wait_for(reader, "proposals.withdrawn", deal)[0]
+    assert (withdrawn["number"], withdrawn["version"], withdrawn["withdrawn_by"]) == (number, 1, "rep-na-01")
+    assert withdrawn["event_id"] == f"{json.loads(answer)['event_id']}:withdrawn"
+    view = read_view(stack, number, lambda v: v["status"] == "withdrawn")
+    assert [v["status"] for v in view["versions"]] == ["withdrawn"]
+
+    status, answer = call(stack, "POST", f"/v1/proposals/{number}/accept", {"accepted_by": "Priya"})
+    assert status == 409 and b"withdrawn" in answer
+    command = accept_command(deal, number, version=1)
+    producer.produce("proposals.commands", "ProposalCommand", command, deal)
+    rejected = wait_for(reader, "proposals.rejected", deal)[0]
+    assert (rejected["command_id"], rejected["reason"]) == (command["event_id"], "withdrawn")
+    assert for_deal(reader, "proposals.accepted", deal) == []
+
+
+def sent_proposal(stack: Stack, reader: TopicReader, producer: KeyedProducer) -> tuple[str, dict[str, Any]]:
+    """A fresh deal's proposal for ten seats, once generated and sent: the deal and the generated record."""
+    deal = f"opp-{uuid.uuid4().hex[:8]}"
+    producer.produce("proposals.requested", "ProposalRequested", request(deal, line("SF-CRM-STD", 10)), deal)
+    generated = wait_for(reader, "proposals.generated", deal)[0]
+    read_view(stack, generated["number"], lambda v: v["status"] == "sent")
+    return deal, generated
+
+
+def accept_command(deal: str, number: str, version: int | None = None) -> dict[str, Any]:
+    """A ProposalCommand accepting the proposal (its latest version unless `version` is given)."""
+    return {
+        "event_id": f"cmd-{uuid.uuid4()}",
+        "occurred_at": datetime.now(UTC),
+        "opportunity_id": deal,
+        "number": number,
+        "type": "accept",
+        "version": version,
+        "accepted_by": "Priya Raman",
+    }
+
+
+def publish_rep(stack: Stack, rep_id: str, name: str, email: str) -> None:
+    """Put a rep on reps.roster and wait until proposal has stored it (its Redis hash of reps)."""
+    profile = {"rep_id": rep_id, "name": name, "email": email, "updated_at": datetime.now(UTC)}
+    stack.produce("reps.roster", "RepProfile", profile, rep_id)
+    client = redis.Redis.from_url(stack.infra.redis_url)
+    deadline = time.monotonic() + 45
+    while not client.hexists(f"{stack.prefix}sf:proposal:reps", rep_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.hexists(f"{stack.prefix}sf:proposal:reps", rep_id), "proposal did not store the roster's rep"
+
+
+def pdf_text(stack: Stack, number: str) -> str:
+    status, pdf = call(stack, "GET", f"/v1/proposals/{number}/v/1.pdf")
+    assert status == 200 and pdf.startswith(b"%PDF")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_the_pdf_names_the_rep_from_the_roster_or_by_id(
+    stack: Stack, reader: TopicReader, producer: KeyedProducer
+) -> None:
+    """A rep on reps.roster prints as "Your contact: <name>, <email>"; one the roster never named, by id."""
+    named, unnamed = f"rep-{uuid.uuid4().hex[:6]}", f"rep-{uuid.uuid4().hex[:6]}"
+    publish_rep(stack, named, "Noor Haddad", "noor.haddad@example.com")
+    texts = {}
+    for rep_id in (named, unnamed):
+        deal = f"opp-{uuid.uuid4().hex[:8]}"
+        quote = request(deal, line("SF-CRM-STD", 10)) | {"requested_by": {"rep_id": rep_id, "role": "rep"}}
+        producer.produce("proposals.requested", "ProposalRequested", quote, deal)
+        generated = wait_for(reader, "proposals.generated", deal)[0]
+        assert generated["rep_id"] == rep_id
+        texts[rep_id] = pdf_text(stack, generated["number"])
+    assert "Your contact: Noor Haddad, noor.haddad@example.com" in texts[named]
+    assert f"Your contact: {unnamed}" in texts[unnamed]
 
 
 def test_quote_over_threshold_waits_for_approval(stack: Stack, reader: TopicReader, producer: KeyedProducer) -> None:

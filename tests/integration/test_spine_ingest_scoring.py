@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.integration.harness import API_KEY, Infra, Stack
+from tests.integration.sealed import opened
 
 
 @pytest.fixture(scope="module")
@@ -145,12 +146,14 @@ def test_engagement_over_kafka_rescores_the_lead(spine: Stack) -> None:
     def complete(record: dict[str, Any]) -> bool:
         return (
             record["lead_id"] == lead_id
-            and record["email"] == submission["email"]
+            and opened(spine, record)["email"] == submission["email"]
             and any(f.get("event_id") == event["event_id"] for f in record["explanation"])
         )
 
-    seen = reader.poll_until(lambda s: any(complete(v) for _, v, _ in s))
-    final = next(v for _, v, _ in seen if complete(v))
+    seen = reader.poll_until(lambda s: any(complete(v) for _, v, _ in s), seconds=90)
+    finals = [v for _, v, _ in seen if complete(v)]
+    assert finals, f"no score of {lead_id} counts the engagement: {[v['lead_id'] for _, v, _ in seen]}"
+    final = finals[0]
     demo = next(f for f in final["explanation"] if f.get("event_id") == event["event_id"])
     assert demo["points"] > 0 and final["engagement_score"] > 0
     assert final["score"] == min(100, max(0, final["fit_score"] + final["engagement_score"]))

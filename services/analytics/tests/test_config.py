@@ -24,6 +24,13 @@ def test_a_malformed_sla_is_refused() -> None:
         AnalyticsConfig.from_env({"ANALYTICS_SLA_SECONDS": "[1]"})
 
 
+def test_the_metric_label_limit_is_configurable_and_positive() -> None:
+    """ANALYTICS_METRIC_LABEL_LIMIT caps label values; 0 is refused."""
+    assert AnalyticsConfig.from_env({"ANALYTICS_METRIC_LABEL_LIMIT": "5"}).metric_label_limit == 5
+    with pytest.raises(SettingsError, match="ANALYTICS_METRIC_LABEL_LIMIT"):
+        AnalyticsConfig.from_env({"ANALYTICS_METRIC_LABEL_LIMIT": "0"})
+
+
 def test_dates_pick_day_windows_and_datetimes_hour_windows() -> None:
     """from/to as dates span day windows; as zoned datetimes, hour windows; none, running totals."""
     assert parse_span("2026-10-01", "2026-10-02") == (

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.analytics.inputs import DEAL_INPUTS, LEAD_INPUTS, forecast_category
+from services.analytics.deal_inputs import DEAL_INPUTS, forecast_category
+from services.analytics.inputs import LEAD_INPUTS
 from shared.avro_codec import create_codec
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "schemas" / "avro" / "examples"
@@ -21,6 +22,7 @@ RECORDS = {
     "engagement.captured": "EngagementEvent",
     "opportunities.changed": "OpportunityChanged",
     "proposals.generated": "ProposalGenerated",
+    "nurture.enrolments": "EnrolmentChanged",
 }
 
 
@@ -93,3 +95,47 @@ def test_bad_amount_is_a_value_error() -> None:
     """A non-decimal amount is refused, so the wiring can dead-letter it."""
     with pytest.raises(ValueError, match="amount"):
         DEAL_INPUTS["opportunities.changed"](decoded("OpportunityChanged", "opened", amount="lots"))
+
+
+def test_an_enrolment_change_maps_with_its_sequence_and_reason() -> None:
+    """nurture.enrolments: an exit carries its sequence and the signal that ended it."""
+    item = LEAD_INPUTS["nurture.enrolments"](decoded("EnrolmentChanged", "exited"))
+    assert item.enrolment is not None and item.enrolment.change == "exited"
+    assert item.enrolment.reason and item.enrolment.sequence_id
+
+
+def test_an_opportunity_activity_is_carried_as_a_touch() -> None:
+    """opportunities.changed: last_activity_at is the time of a logged call, meeting or email."""
+    when = datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
+    item = DEAL_INPUTS["opportunities.changed"](decoded("OpportunityChanged", "opened", last_activity_at=when))
+    assert item.activity_at == when
+
+
+@pytest.mark.parametrize("kind", ["call_logged", "task_completed"])
+def test_a_call_logged_or_task_completed_is_a_first_touch(kind: str) -> None:
+    """engagement.captured: the rep's call or completed task reaches the contacted step."""
+    record = decoded("EngagementEvent") | {"type": kind, "lead_id": "L1"}
+    [fact] = LEAD_INPUTS["engagement.captured"](record).facts
+    assert (fact.step, fact.lead_id) == ("contacted", "L1")
+
+
+def test_a_type_newer_than_the_schema_reads_as_other_and_says_nothing() -> None:
+    """The engagement enum's default: a symbol a later schema adds resolves to "other" here,
+    so an older reader decodes the record instead of dead-lettering it."""
+    import io
+
+    import fastavro
+
+    from shared.tests import schema_json
+
+    reader = schema_json("EngagementEvent")
+    writer = json.loads(json.dumps(reader))
+    next(f for f in writer["fields"] if f["name"] == "type")["type"]["symbols"].append("sms_sent")
+    value = json.loads((EXAMPLES / "EngagementEvent" / "minimal.json").read_text()) | {"type": "sms_sent"}
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, fastavro.parse_schema(writer), value)
+    buffer.seek(0)
+    read = fastavro.schemaless_reader(buffer, fastavro.parse_schema(writer), fastavro.parse_schema(reader))
+    assert isinstance(read, dict) and read["type"] == "other"
+    item = LEAD_INPUTS["engagement.captured"](read | {"lead_id": "L1", "occurred_at": datetime.now(UTC)})
+    assert item.facts == () and item.outcome is None

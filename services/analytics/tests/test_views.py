@@ -63,3 +63,20 @@ def test_forecast_rep_and_speed_views() -> None:
 def test_sequence_view_is_none_without_numbers() -> None:
     """A sequence nobody was sent has no stats."""
     assert sequence_view(overall([]), "s1") is None
+
+
+def test_sequence_view_shows_enrolment_changes_and_exit_reasons() -> None:
+    """Enrolments, exits by reason and the enrolments still running come with a sequence's stats."""
+    from services.analytics.inputs import EnrolmentChange
+    from services.analytics.nurture_stats import count_enrolment
+    from services.analytics.tally import combine
+    from services.analytics.totals import add_running, new_totals
+
+    changes = [("enrolled", None), ("enrolled", None), ("exited", "email_reply"), ("paused", "out_of_office")]
+    tally = combine(*(count_enrolment(EnrolmentChange("s9", c, r)) for c, r in changes))
+    body = sequence_view(overall([add_running(new_totals(), tally)]), "s9")
+    assert body is not None and body["rows"] == []
+    enrolments = body["enrolments"]
+    assert (enrolments["changes"]["enrolled"], enrolments["in_progress"]) == (2, 1)
+    assert enrolments["exited_by_reason"] == {"email_reply": 1}
+    assert enrolments["paused_by_reason"] == {"out_of_office": 1}

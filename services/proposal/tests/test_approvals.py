@@ -233,6 +233,12 @@ def test_parses_a_policy() -> None:
     assert policy.escalate_after == timedelta(hours=12)
 
 
+def test_a_policy_may_escalate_after_seconds() -> None:
+    """`escalate_after_seconds` replaces the hours, for demos and tests that cannot wait an hour."""
+    policy = parse_policy(POLICY_YAML.replace("escalate_after_hours: 12", "escalate_after_seconds: 3"))
+    assert policy.escalate_after == timedelta(seconds=3)
+
+
 @pytest.mark.parametrize(
     ("old", "new"),
     [
@@ -243,6 +249,8 @@ def test_parses_a_policy() -> None:
         ("0.2}", "abc}"),
         ("0.2}", "NaN}"),
         ("roles:", "rolez:"),
+        ("escalate_after_hours: 12", "escalate_after_minutes: 5"),  # no known timeout
+        ("escalate_after_hours: 12", "escalate_after_hours: 1\nescalate_after_seconds: 5"),  # two timeouts
     ],
 )
 def test_rejects_invalid_policies(old: str, new: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -11,15 +12,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from pypdf import PdfReader
 
+from services.proposal.config import ProposalConfig
 from services.proposal.document import (
     FontFiles,
     Party,
     ProposalDocument,
+    font_files,
     publish,
     render_html,
     render_pdf,
 )
 from services.proposal.money import format_money
+from services.proposal.pdf_layout import ProposalPdf
+from services.proposal.presentation import RepContact
 from services.proposal.pricing import (
     LineRequest,
     PricedProposal,
@@ -129,6 +134,60 @@ def test_truetype_fonts_draw_any_script() -> None:
     text = pdf_text(render_pdf(document(priced_in("EUR"), customer), fonts))
     assert "Ωmega Λtd" in text and "Дмитрий Иванов" in text
     assert "Total (EUR) €" in text
+
+
+def test_the_default_fonts_draw_latin_extended_and_cjk_names() -> None:
+    """With the default fonts (DejaVu Sans, Droid Sans Fallback), Polish, German, Japanese names print as written."""
+    config = ProposalConfig.from_env({})
+    fonts = font_files(config.font_regular, config.font_bold, config.font_fallback)
+    assert fonts is not None and fonts.fallback is not None, "make tools installs the fonts"
+    customer = Party("株式会社 Łódź Zoë GmbH", "Zoë Łukasiewicz")
+    priced = priced_in("JPY")
+    text = pdf_text(render_pdf(document(priced, customer), fonts))
+    assert "株式会社 Łódź Zoë GmbH" in text and "Zoë Łukasiewicz" in text
+    assert f"Total (JPY) {format_money(priced.total, priced.currency)}" in text
+
+
+@pytest.mark.parametrize("longer", ["seller", "customer"])
+def test_the_line_table_starts_below_the_longer_party_block(longer: str) -> None:
+    """A six-line seller or customer block ends above the line table, whichever column it is in."""
+    full = Party("Salesflow Inc.", "Sales team", ("500 Market Street", "San Francisco, CA 94105", "US"), "s@x.example")
+    doc = document(priced_in("USD"), full if longer == "customer" else Party("Northwind"))
+    if longer == "seller":
+        doc = replace(doc, seller=full)
+    pdf = ProposalPdf(doc, None)
+    pdf.add_page()
+    top = pdf.get_y()
+    pdf.write_parties()
+    assert pdf.get_y() >= top + 7 * 5  # heading and six lines of 5 mm
+    assert pdf.get_x() == pdf.l_margin
+
+
+@pytest.mark.parametrize(
+    ("rep", "printed"),
+    [
+        (
+            RepContact("rep-emea-smb-03", "Noor Haddad", "noor.haddad@example.com"),
+            "Your contact: Noor Haddad, noor.haddad@example.com",
+        ),
+        (RepContact("rep-emea-smb-03"), "Your contact: rep-emea-smb-03"),
+    ],
+)
+def test_the_pdf_and_html_name_the_rep_or_their_id(rep: RepContact, printed: str) -> None:
+    """The rep the roster names prints with name and email; one it has not named, by id."""
+    doc = replace(document(priced_in("EUR")), rep=rep)
+    assert printed in pdf_text(
+        render_pdf(doc, font_files(str(DEJAVU / "DejaVuSans.ttf"), str(DEJAVU / "DejaVuSans-Bold.ttf"), ""))
+    )
+    assert printed in pdf_text(render_pdf(doc))
+    assert printed in render_html(doc).decode("utf-8")
+
+
+def test_missing_font_files_are_named() -> None:
+    """A configured font that does not exist is refused with its path; an empty path means core fonts."""
+    with pytest.raises(FileNotFoundError, match=r"no-such\.ttf"):
+        font_files("/nonexistent/no-such.ttf", str(DEJAVU / "DejaVuSans-Bold.ttf"), "")
+    assert font_files("", "", "") is None
 
 
 def test_html_escapes_customer_text_and_shows_totals() -> None:

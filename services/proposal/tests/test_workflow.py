@@ -11,7 +11,7 @@ import pytest
 from services.proposal.approvals import ApprovalError, Decision
 from services.proposal.document import StoredDocuments
 from services.proposal.ledger import REMEMBERED_EVENTS, Ledger, record
-from services.proposal.presentation import Party
+from services.proposal.presentation import Party, RepContact
 from services.proposal.pricing import LineRequest, PricingRequest, price_proposal
 from services.proposal.tests.samples import CATALOG, POLICY
 from services.proposal.versions import VersionError
@@ -29,6 +29,7 @@ from services.proposal.workflow import (
     expire,
     proposal_number,
     record_generated,
+    rep_of,
     request_quote,
 )
 
@@ -175,6 +176,18 @@ def test_the_document_carries_the_version_and_quote() -> None:
         "Net 30",
     )
     assert doc.priced.total == file.proposal.latest.priced.total
+
+
+def test_the_document_names_the_versions_rep_or_falls_back_to_the_id() -> None:
+    """The roster's entry for the version's rep is printed; none, or another rep's, falls back to the id."""
+    file = step(None, ask(LineRequest("SF-CRM-PRO", 3))).file
+    rep_id = rep_of(file, 1)
+    named = RepContact(rep_id, "Noor Haddad", "noor@example.com")
+    assert document_for(file, 1, Party("Salesflow Inc."), named).rep == named
+    assert document_for(
+        file, 1, Party("Salesflow Inc."), RepContact("someone-else", "X", "x@example.com")
+    ).rep == RepContact(rep_id)
+    assert document_for(file, 1, Party("Salesflow Inc.")).rep == RepContact(rep_id)
 
 
 def test_the_ledger_remembers_recent_event_ids_only() -> None:

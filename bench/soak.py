@@ -1,0 +1,185 @@
+"""`python -m bench --soak SECONDS`: every service under steady load, RSS sampled per service.
+
+All seven services run on a private namespace (with an SMTP sink for nurture and the demo deals for
+opportunity) while leads go to leads.inbound and engagement to engagement.inbound at a steady rate.
+Every `interval` seconds each service's resident memory is read from /proc; the report gives the
+first, last and peak RSS and the least-squares slope in MiB per minute, over the whole run and over
+its second half (after caches and RocksDB's memtables have filled).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.stack import BENCH_MQL_THRESHOLD, Infra, Namespace, free_port, scoring_env
+from bench.stats import slope_per_minute
+from bench.topic_io import create_producer
+from shared.avro_codec import create_codec
+from tools.processes import wait_for_port
+from tools.workload import Workload
+
+SERVICES = ("ingest", "scoring", "routing", "nurture", "opportunity", "proposal", "analytics")
+
+
+@dataclass(frozen=True)
+class SoakSettings:
+    seconds: float
+    leads_per_second: float = 50
+    engagement_per_second: float = 100
+    interval: float = 10
+
+
+def memory_summary(points: list[tuple[float, float]]) -> dict[str, float]:
+    """First, last and peak RSS (MiB) and the slope (MiB/min), whole run and second half."""
+    half = points[len(points) // 2 :]
+    return {
+        "first_mib": round(points[0][1], 1),
+        "last_mib": round(points[-1][1], 1),
+        "peak_mib": round(max(v for _, v in points), 1),
+        "slope_mib_per_min": round(slope_per_minute(points), 3),
+        "second_half_slope_mib_per_min": round(slope_per_minute(half), 3),
+        "samples": len(points),
+    }
+
+
+class SteadyLoad(threading.Thread):
+    """Leads and engagement at fixed rates (in 50 ms ticks) until stopped; counts what it sent."""
+
+    def __init__(self, infra: Infra, namespace: Namespace, settings: SoakSettings) -> None:
+        super().__init__(daemon=True)
+        self.producer = create_producer(infra, idempotent=False)
+        self.codec, self.namespace, self.settings = create_codec(), namespace, settings
+        self.workload = Workload(seed=11)
+        self.stopping = threading.Event()
+        self.sent = {"leads": 0, "engagement": 0}
+
+    def run(self) -> None:
+        started = time.monotonic()
+        while not self.stopping.wait(0.05):
+            elapsed = time.monotonic() - started
+            self._top_up("leads", elapsed * self.settings.leads_per_second)
+            self._top_up("engagement", elapsed * self.settings.engagement_per_second)
+            self.producer.poll(0)
+        self.producer.flush(30)
+
+    def _top_up(self, kind: str, due: float) -> None:
+        while self.sent[kind] < int(due):
+            now = datetime.now(UTC)
+            if kind == "leads":
+                self._produce("leads.inbound", "LeadSubmitted", self.workload.lead(now) | {"occurred_at": now})
+            elif (event := self.workload.engagement(now)) is not None:
+                self._produce("engagement.inbound", "EngagementEvent", event)
+            self.sent[kind] += 1
+
+    def _produce(self, topic: str, record: str, value: dict[str, Any]) -> None:
+        key = str(value["email"]).encode()
+        self.producer.produce(self.namespace.topic(topic), self.codec.encode(record, value), key=key)
+
+
+def run_soak(infra: Infra, settings: SoakSettings, say: Any = print) -> dict[str, Any]:
+    """Start everything, load it for `settings.seconds`, sample RSS; stops all it started."""
+    # nurture's demo sequences (steps seconds apart, no caps), so it sends mail during the soak.
+    # Imported here: devstack reads its run dir at import, which ensure_infra may have just set.
+    from tools.devstack import NURTURE_DEMO
+
+    smtp_port = free_port()
+    env = NURTURE_DEMO | scoring_env() | {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)}
+    namespace = Namespace(infra, "soak", env | {"INGEST_RATE_LIMIT_PER_SECOND": "100000000"})
+    sink = _start_smtp_sink(namespace, smtp_port)
+    try:
+        namespace.seed_roster()
+        services = {name: namespace.start(name) for name in SERVICES}
+        _seed_deals(namespace, services["opportunity"].env)
+        load = SteadyLoad(infra, namespace, settings)
+        load.start()
+        points = _sample(services, settings, load, say)
+        consumed = {name: _consumed(name, service.url("/metrics")) for name, service in services.items()}
+        load.stopping.set()
+        load.join(60)
+    finally:
+        namespace.close()
+        sink.kill()
+        sink.wait(10)
+    return {
+        "seconds": settings.seconds,
+        "interval_seconds": settings.interval,
+        "offered": {
+            "leads_per_second": settings.leads_per_second,
+            "engagement_per_second": settings.engagement_per_second,
+        },
+        "sent": load.sent,
+        "scoring_mql_threshold": BENCH_MQL_THRESHOLD,
+        "services": {name: memory_summary(series) | {"consumed": consumed[name]} for name, series in points.items()},
+    }
+
+
+def _consumed(name: str, metrics_url: str) -> int:
+    """Records the service consumed so far (its events_in counter): tells whether it kept up."""
+    with urllib.request.urlopen(metrics_url, timeout=10) as response:
+        lines = response.read().decode().splitlines()
+    prefix = f"salesflow_{name}_events_in_total{{"
+    return int(sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix)))
+
+
+def _sample(
+    services: dict[str, Any], settings: SoakSettings, load: SteadyLoad, say: Any
+) -> dict[str, list[tuple[float, float]]]:
+    points: dict[str, list[tuple[float, float]]] = {name: [] for name in services}
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) <= settings.seconds:
+        for name, service in services.items():
+            points[name].append((elapsed, service.sample().rss_mib))
+        say(
+            f"  {elapsed:4.0f} s: "
+            + ", ".join(f"{n} {p[-1][1]:.0f}" for n, p in points.items())
+            + f" MiB; sent {load.sent}"
+        )
+        time.sleep(max(0.0, settings.interval - (time.monotonic() - started - elapsed)))
+    return points
+
+
+def _start_smtp_sink(namespace: Namespace, port: int) -> subprocess.Popen[bytes]:
+    argv = [
+        sys.executable,
+        "-m",
+        "tools.smtp_sink",
+        "serve",
+        "--dir",
+        str(namespace.workdir / "mail"),
+        "--port",
+        str(port),
+    ]
+    log = open(namespace.workdir / "smtp.log", "ab")  # noqa: SIM115 - owned by the child process
+    sink = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    if not wait_for_port("127.0.0.1", port, 10):
+        sink.kill()
+        raise RuntimeError(f"the SMTP sink did not start; see {namespace.workdir / 'smtp.log'}")
+    return sink
+
+
+def _seed_deals(namespace: Namespace, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "services.opportunity.seed"], env=env, check=True, capture_output=True)
+
+
+def render_markdown(soak: dict[str, Any]) -> str:
+    lines = [
+        f"Soak: {soak['seconds']:.0f} s, RSS every {soak['interval_seconds']:.0f} s, offered "
+        f"{soak['offered']['leads_per_second']:.0f} leads/s + {soak['offered']['engagement_per_second']:.0f} "
+        f"engagement events/s (sent {soak['sent']['leads']:,} leads, {soak['sent']['engagement']:,} events).",
+        "",
+        "| service | records consumed | first MiB | last MiB | peak MiB | MiB/min (whole) | MiB/min (2nd half) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, m in soak["services"].items():
+        lines.append(
+            f"| {name} | {m.get('consumed', 0):,} | {m['first_mib']:.1f} | {m['last_mib']:.1f} | {m['peak_mib']:.1f} | "
+            f"{m['slope_mib_per_min']:+.2f} | {m['second_half_slope_mib_per_min']:+.2f} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,86 @@
+"""ingest's event claims against the real Redis: a claim whose reply was lost is the claimant's own.
+
+Replaying the same claim from the same store is exactly what a retry after a lost reply does
+(the script ran, the caller never heard back); a second store is another replica or a restarted
+process. The end-to-end version, with the reply really lost by the fault proxy, is
+tests/faults/test_redis_outage.py::test_a_lost_claim_reply_is_recognised_as_our_own_claim_on_retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as redis
+from prometheus_client import CollectorRegistry
+
+from services.ingest.identity import ClaimInFlight, IdentityStore, LeadClaim
+from shared.metrics import ServiceMetrics
+from tests.integration.harness import Infra
+
+
+@pytest.fixture
+async def client(infra: Infra) -> AsyncIterator[redis.Redis]:
+    connection = redis.Redis.from_url(infra.redis_url)
+    yield connection
+    await connection.aclose()
+
+
+def stores(client: redis.Redis, count: int, pending_ttl: int = 30) -> list[IdentityStore]:
+    """`count` claimants (replicas) sharing one fresh key prefix."""
+    prefix, metrics = f"t{uuid.uuid4().hex[:10]}.ingest:", ServiceMetrics.create("ingest", CollectorRegistry())
+    return [IdentityStore(client, prefix, metrics, 3600, pending_ttl) for _ in range(count)]
+
+
+def address() -> str:
+    return f"ada.{uuid.uuid4().hex[:8]}@analytical.example"
+
+
+async def test_a_replayed_lead_claim_is_the_claimants_own_not_a_duplicate(client: redis.Redis) -> None:
+    (store,) = stores(client, 1)
+    event_id, email = uuid.uuid4().hex, address()
+    lost = await store.claim(event_id, email)  # its reply "lost": the caller retries
+    retried = await store.claim(event_id, email)
+    assert (retried.lead_id, retried.duplicate, retried.new_lead) == (lost.lead_id, False, True)
+
+
+async def test_another_claimants_pending_claim_is_in_flight_until_confirmed(client: redis.Redis) -> None:
+    first, other = stores(client, 2)
+    event_id, email = uuid.uuid4().hex, address()
+    claim = await first.claim(event_id, email)
+    with pytest.raises(ClaimInFlight):
+        await other.claim(event_id, email)
+    await first.confirm(event_id, claim.lead_id)
+    duplicate = await other.claim(event_id, email)
+    assert (duplicate.lead_id, duplicate.duplicate) == (claim.lead_id, True)
+
+
+async def test_an_expired_pending_claim_passes_to_the_next_claimant(client: redis.Redis) -> None:
+    crashed, restarted = stores(client, 2, pending_ttl=1)
+    event_id, email = uuid.uuid4().hex, address()
+    claim = await crashed.claim(event_id, email)
+    await asyncio.sleep(1.5)
+    taken = await restarted.claim(event_id, email)
+    assert (taken.lead_id, taken.duplicate, taken.new_lead) == (claim.lead_id, False, False)
+
+
+async def test_a_batch_with_a_claim_in_flight_releases_its_own_claims(client: redis.Redis) -> None:
+    first, other = stores(client, 2)
+    busy, free = uuid.uuid4().hex, uuid.uuid4().hex
+    await first.claim(busy, address())
+    with pytest.raises(ClaimInFlight):
+        await other.claim_many([LeadClaim(free, address(), False), LeadClaim(busy, address(), False)])
+    assert (await first.claim(free, address())).duplicate is False  # released, so not held by `other`
+
+
+async def test_a_replayed_engagement_claim_is_the_claimants_own(client: redis.Redis) -> None:
+    first, other = stores(client, 2)
+    event_id, lead_id = uuid.uuid4().hex, f"lead_{uuid.uuid4().hex}"
+    await first.claim_event(event_id, lead_id)
+    assert (await first.claim_event(event_id, lead_id)).duplicate is False
+    with pytest.raises(ClaimInFlight):
+        await other.claim_event(event_id, lead_id)
+    await first.confirm(event_id, lead_id)
+    assert (await other.claim_event(event_id, lead_id)).duplicate is True
