@@ -51,7 +51,7 @@ test: install tools ## unit, integration and deploy tests against a real broker 
 	@export SALESFLOW_RUN_DIR=$(TEST_RUN_DIR); \
 	$(PY) -m tools.devstack up --infra-only && \
 	trap '$(PY) -m tools.devstack down' EXIT; \
-	$(PY) -m pytest -q -p no:cacheprovider -m 'not faults'
+	$(PY) -m pytest -q -p no:cacheprovider -m 'not faults' --durations=25
 
 bench: install ## throughput and latency benchmarks on the local stack (not part of test); see docs/performance.md
 	@$(PY) -m bench

@@ -26,6 +26,7 @@ from shared.cli import create_topics
 from shared.config import LOCAL_BOOTSTRAP, LOCAL_REDIS, KafkaSettings
 from shared.topics import TOPICS
 from tools.processes import port_open
+from tools.redis_keys import delete_prefixed
 from tools.reps import DEMO_ROSTER, publish_reps
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -211,6 +212,7 @@ class Namespace:
     def close(self) -> None:
         for service in reversed(self.services):
             service.stop()
+        delete_prefixed(self.infra.redis_url, self.prefix)
 
 
 BENCH_MQL_THRESHOLD = 35

@@ -27,6 +27,7 @@ from shared.avro_codec import AvroCodec, DecodeError, create_codec
 from shared.cli import create_topics
 from shared.config import KafkaSettings
 from shared.topics import TOPICS
+from tools.redis_keys import delete_prefixed
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_MODULES = {"ingest", "scoring", "routing", "nurture", "opportunity", "proposal", "analytics"}
@@ -159,6 +160,7 @@ class Stack:
         for service in self.services.values():
             service.stop()
         self._producer.flush(10)
+        delete_prefixed(self.infra.redis_url, self.prefix)
 
     def produce(self, topic: str, record: str, value: dict[str, Any], key: str | None = None) -> None:
         self.produce_raw(topic, self.codec.encode(record, value), key)

@@ -373,7 +373,7 @@ def wipe_read_model(stack: Stack) -> None:
     import redis
 
     client = redis.Redis.from_url(stack.infra.redis_url)
-    keys = list(client.scan_iter(match=f"{stack.prefix}sf:analytics:totals:*"))
+    keys = list(client.scan_iter(match=f"{stack.prefix}sf:analytics:totals:*", count=10_000))
     if keys:
         client.delete(*keys)
     client.close()

@@ -70,7 +70,7 @@ def redis_text(client: redis.Redis, key: bytes) -> bytes:
 
 def keys_mentioning(stack: Stack, *needles: str) -> list[str]:
     client = redis.Redis.from_url(stack.infra.redis_url)
-    texts = [redis_text(client, key) for key in client.scan_iter(match=f"{stack.prefix}*")]
+    texts = [redis_text(client, key) for key in client.scan_iter(match=f"{stack.prefix}*", count=10_000)]
     return sorted(t.split(b"\x00")[0].decode() for t in texts if any(n.encode() in t for n in needles))
 
 

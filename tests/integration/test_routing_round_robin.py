@@ -38,7 +38,7 @@ async def redis() -> AsyncIterator[Redis]:
 async def prefix(redis: Redis) -> AsyncIterator[str]:
     name = f"test-routing-{uuid.uuid4().hex}"
     yield name
-    keys = [key async for key in redis.scan_iter(match=f"{{{name}}}:*")]
+    keys = [key async for key in redis.scan_iter(match=f"{{{name}}}:*", count=10_000)]
     if keys:
         await redis.delete(*keys)
 
