@@ -99,12 +99,13 @@ class ServiceProcess:
     port: int
     env: dict[str, str]
     log_path: Path
+    module: str = ""  # what `python -m` runs; services.<name> by default
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{self.name}"],
+            [sys.executable, "-m", self.module or f"services.{self.name}"],
             cwd=ROOT,
             env=self.env,
             stdout=log,
@@ -193,11 +194,11 @@ class Namespace:
             **self.extra_env,
         }
 
-    def start(self, name: str, *, wait: bool = True) -> ServiceProcess:
+    def start(self, name: str, *, wait: bool = True, module: str = "") -> ServiceProcess:
         worker = sum(1 for s in self.services if s.name == name)
         port = free_port()
         log = self.workdir / f"{name}-{worker}.log"
-        service = ServiceProcess(name, port, self.env_for(name, port, worker), log)
+        service = ServiceProcess(name, port, self.env_for(name, port, worker), log, module)
         service.start()
         self.services.append(service)
         if wait:

@@ -29,6 +29,7 @@ class Stage:
     inputs: Inputs
     env: dict[str, str] = field(default_factory=dict)
     needs_roster: bool = False
+    module: str = ""  # a process other than services.<name> (the relays)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,21 @@ def spine_stages(scoring_env: dict[str, str]) -> tuple[Stage, ...]:
     )
 
 
+def relay_stages() -> tuple[Stage, ...]:
+    """The ceiling's relay inside Faust and inside the runtime (bench/relay.py), on scoring's input."""
+    return tuple(
+        Stage(
+            f"{mode}-relay",
+            "leads.captured",
+            ("leads.scored",),
+            scoring_inputs,
+            {"RELAY_MODE": mode},
+            module="bench.relay",
+        )
+        for mode in ("faust", "runtime")
+    )
+
+
 def prepare(infra: Infra, stage: Stage, count: int, seed: int, label: str) -> tuple[Namespace, int]:
     """A fresh namespace with the stage's backlog (and the roster routing needs) in place."""
     namespace = Namespace(infra, label, dict(stage.env))
@@ -93,7 +109,7 @@ def run_stage(infra: Infra, stage: Stage, count: int, seed: int, timeout: float 
     namespace, expected = prepare(infra, stage, count, seed, f"stage-{stage.name}")
     counter = TopicCounter(infra, [namespace.topic(t) for t in stage.outputs])
     try:
-        service = namespace.start(stage.name, wait=False)
+        service = namespace.start(stage.name, wait=False, module=stage.module)
         counter.wait_for(1, 90, service.check_alive)
         first = (service.sample(), counter.total)
         complete = counter.wait_for(expected, timeout, service.check_alive)

@@ -1,7 +1,7 @@
 """Kafka I/O for the bench: fill a backlog, pace a load, and count (or read) what comes out.
 
 Counts by consuming, never from end offsets: the local broker under-reports those after
-multi-record batches (see shared.faust_app.local_broker_profile).
+multi-record batches (see shared/local_broker.py).
 """
 
 from __future__ import annotations

@@ -29,14 +29,24 @@ class Batch:
         self.after: list[AfterOutputs] = []
 
     async def settle(self) -> None:
-        """Wait until the broker acknowledged every output, then run the steps in order.
+        """Wait until the broker acknowledged every output, run the steps in order, then wait for
+        what the steps produced (their table writes' changelog records).
 
-        A failed produce raises here, before any step runs or any record is acknowledged.
+        A failed produce raises here, before any record is acknowledged.
         """
-        if self.outputs:
-            await asyncio.gather(*self.outputs)
-        for step in self.after:
-            await step()
+        await self._acknowledged()
+        token = _current.set(self)
+        try:
+            for step in self.after:
+                await step()
+        finally:
+            _current.reset(token)
+        await self._acknowledged()
+
+    async def _acknowledged(self) -> None:
+        outputs, self.outputs = self.outputs, []
+        if outputs:
+            await asyncio.gather(*outputs)
 
 
 _current: ContextVar[Batch | None] = ContextVar("salesflow_batch", default=None)

@@ -85,7 +85,7 @@ class KafkaSettings:
     ssl_certfile: str = ""
     ssl_keyfile: str = ""
     # The local Tansu broker mis-reports end offsets after multi-record batches; see
-    # shared.faust_app.local_broker_profile for what this switches on.
+    # shared/local_broker.py for how the local transport handles that.
     local_broker: bool = False
     schema_registry_url: str = ""
 

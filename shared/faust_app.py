@@ -1,4 +1,4 @@
-"""The Faust app factory: one place for broker settings, credentials and the local-broker profile.
+"""The Faust app factory: one place for broker settings, credentials and the transport per broker.
 
 Builds the app; it never defines agents (services do that).
 """
@@ -32,58 +32,9 @@ class IdempotentTransport(faust_aiokafka.Transport):
     Producer = IdempotentProducer
 
 
-# The local broker answers a fetch only when its wait expires, never early when data arrives, so
-# Faust's fixed 1.5 s wait would cost up to 1.5 s per hop. Locally the stream consumer waits 20 ms.
-LOCAL_FETCH_MAX_WAIT_MS = 20
-
-
-class LocalBrokerConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = LOCAL_FETCH_MAX_WAIT_MS  # read by AIOKafkaConsumer.start()
-        return consumer
-
-
-class LocalBrokerConsumer(faust_aiokafka.Consumer):
-    def _new_consumer_thread(self) -> LocalBrokerConsumerThread:
-        return LocalBrokerConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-
-class LocalBrokerTransport(faust_aiokafka.Transport):
-    Consumer = LocalBrokerConsumer
-
-
 # "salesflow://host:port" selects the idempotent transport, "localbroker://" the local one.
 TRANSPORTS.aliases["salesflow"] = f"{__name__}:IdempotentTransport"
-TRANSPORTS.aliases["localbroker"] = f"{__name__}:LocalBrokerTransport"
-
-
-def local_broker_profile() -> dict[str, Any]:
-    """Settings that keep Faust's table recovery correct on the local (Tansu) broker.
-
-    Tansu answers ListOffsets with the last batch's base offset + 1, which is too low after a
-    multi-record batch; Faust's recovery trusts it and raises ConsistencyError after a crash.
-    With one record per batch the end offset is exact. Only Faust's own producer (which writes
-    the changelogs) needs it; real clusters batch everywhere.
-    """
-    return {"producer_max_batch_size": 1, "producer_linger_ms": 0}
-
-
-# aiokafka's (and Faust's) default batch size: what the output producer uses on every broker.
-OUTPUT_MAX_BATCH_BYTES = 16384
-
-
-def create_output_producer(app: faust.App) -> Any:
-    """A second producer of the app's transport for records that are not changelogs.
-
-    It batches even on the local broker (the one-record profile above is only for changelogs) and
-    does not linger: the consume loop hands it a batch's outputs together, and aiokafka packs
-    whatever queued while a request was in flight. Credentials and acks are the app's.
-    """
-    producer = app.transport.create_producer(beacon=app.beacon)
-    producer.max_batch_size = OUTPUT_MAX_BATCH_BYTES
-    producer.linger_ms = 0
-    return producer
+TRANSPORTS.aliases["localbroker"] = "shared.local_broker:LocalBrokerTransport"
 
 
 @contextmanager
@@ -141,20 +92,17 @@ def _ssl_context(kafka: KafkaSettings) -> ssl.SSLContext:
 
 
 def _transport(kafka: KafkaSettings) -> str:
-    """The idempotent transport everywhere but the local broker, which gets the short fetch wait.
+    """The idempotent transport everywhere but the local broker, which gets the local one (shared/local_broker.py).
 
     Tansu answers aiokafka's InitProducerId (v0, which carries no producer id/epoch) with an
     unknown error, so Faust's producer cannot be idempotent there; confluent-kafka's can.
-    Locally, the one-record batches of the profile below keep a retried send from reordering.
+    aiokafka keeps one request in flight per broker, so a retried send still cannot reorder.
     """
     return "localbroker" if kafka.local_broker else "salesflow"
 
 
-def app_settings(settings: ServiceSettings, app_id: str, *, writes_changelogs: bool = True) -> dict[str, Any]:
-    """Every keyword the app is created with, so tests can inspect the profile.
-
-    `writes_changelogs=False` (a service with no tables) lets the producer batch even locally.
-    """
+def app_settings(settings: ServiceSettings, app_id: str) -> dict[str, Any]:
+    """Every keyword the app is created with, so tests can inspect the profile."""
     kafka = settings.kafka
     options: dict[str, Any] = {
         "broker": [f"{_transport(kafka)}://{host}" for host in kafka.bootstrap_servers.split(",")],
@@ -178,16 +126,15 @@ def app_settings(settings: ServiceSettings, app_id: str, *, writes_changelogs: b
     if settings.instance_id:
         options["consumer_group_instance_id"] = settings.instance_id
     options |= fast_group_profile() if kafka.local_broker else {}
-    options |= local_broker_profile() if kafka.local_broker and writes_changelogs else {}
     return options
 
 
-def create_app(settings: ServiceSettings, *, app_id: str | None = None, writes_changelogs: bool = True) -> faust.App:
+def create_app(settings: ServiceSettings, *, app_id: str | None = None) -> faust.App:
     """The service's Faust app; `app_id` (the consumer group) defaults to salesflow-<service>.
 
     A topic prefix (tests) prefixes the group and its changelog topics too.
     """
     app_id = app_id or f"{settings.topic_prefix}salesflow-{settings.service}"
-    options = app_settings(settings, app_id, writes_changelogs=writes_changelogs)
+    options = app_settings(settings, app_id)
     Path(options["datadir"]).parent.mkdir(parents=True, exist_ok=True)
     return faust.App(app_id, autodiscover=False, **options)

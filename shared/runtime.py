@@ -27,7 +27,8 @@ from shared.batching import MAX_BATCH, MAX_SETTLING, AfterOutputs, Batch, after_
 from shared.config import ServiceSettings
 from shared.dead_letters import RecordMeta, dead_letter_headers
 from shared.errors import InvalidRecord, TransientFailure
-from shared.faust_app import create_app, create_output_producer, handling
+from shared.faust_app import create_app, handling
+from shared.hole_guard import HoleGuard
 from shared.metrics import ServiceMetrics
 from shared.records import from_avro, to_avro
 from shared.redis_client import create_redis
@@ -50,22 +51,20 @@ class ServiceRuntime:
         registry: CollectorRegistry | None = None,
         codec: AvroCodec | None = None,
         app_id: str | None = None,
-        writes_changelogs: bool = True,
-        batched_outputs: bool = False,
     ) -> None:
-        """`batched_outputs`: send outputs through a second producer that batches even on the local
-        broker, leaving the one-record-per-batch producer to the changelogs that need it."""
         self.settings = settings
         self.service = settings.service
-        self.app = create_app(settings, app_id=app_id, writes_changelogs=writes_changelogs)
+        self.app = create_app(settings, app_id=app_id)
         self.codec = codec or create_codec(settings.kafka.schema_registry_url)
         self.metrics = ServiceMetrics.create(settings.service, registry or CollectorRegistry())
         self.redis = create_redis(settings.redis_url)
         self.log = structlog.get_logger(settings.service)
         self.dlq = self.topic(dlq_name(settings.service))
-        self._topics: dict[str, faust.TopicT] = {}
-        self._outputs = create_output_producer(self.app) if batched_outputs else None
-        self._outputs_started = False
+        self._producer: faust.types.ProducerT | None = None
+        refetched = self.metrics.counter(
+            "records_refetched_total", "Records the stream framework skipped, fetched again.", ("topic",)
+        )
+        self._holes = HoleGuard(self.app, refetched, self.log)
 
     def redis_key(self, *parts: str) -> str:
         """A namespaced Redis key: <prefix><service>:<parts...>."""
@@ -109,14 +108,12 @@ class ServiceRuntime:
         return failures
 
     async def _produce(self, name: str, encoded: list[tuple[bytes, bytes]]) -> list[Awaitable[Any]]:
-        if self._outputs is None:
-            topic = self._topic_cached(name)
-            return [await topic.send(key=key, value=data) for key, data in encoded]
-        if not self._outputs_started:
-            self._outputs_started = True
-            await self.app.add_runtime_dependency(self._outputs)  # started now, stopped with the app
+        """Hand the records to the app's producer (the one that writes the changelogs), past Faust's
+        Topic.send: the topics exist already, and its per-record bookkeeping costs more than the send."""
+        if self._producer is None:
+            self._producer = await self.app.maybe_start_producer()
         physical = physical_name(name, self.settings.topic_prefix)
-        return [await self._outputs.send(physical, key, data, None, None, None) for key, data in encoded]
+        return [await self._producer.send(physical, key, data, None, None, None) for key, data in encoded]
 
     def after_outputs(self, step: AfterOutputs) -> None:
         """Run `step` once the outputs of the records being handled are acknowledged, before the
@@ -136,11 +133,6 @@ class ServiceRuntime:
     def _encode(self, record: Any) -> bytes:
         record_name, value = (record.RECORD, to_avro(record)) if hasattr(record, "RECORD") else record
         return self.codec.encode(record_name, value)
-
-    def _topic_cached(self, name: str) -> faust.TopicT:
-        if name not in self._topics:
-            self._topics[name] = self.topic(name)
-        return self._topics[name]
 
     def consume(self, name: str, handler: Handler[Any], record_type: type[Any] | None = None) -> None:
         """Register an agent on topic `name` that runs `handler` once per record, in order.
@@ -168,6 +160,8 @@ class ServiceRuntime:
                     await settling.popleft()
 
         agent.__name__ = f"consume_{name.replace('.', '_')}"
+        if spec.cleanup is Cleanup.DELETE:  # a compacted topic has holes of its own
+            self._holes.topics.add(physical_name(name, self.settings.topic_prefix))
         self.app.agent(self.topic(name), name=f"{self.service}.{name}")(agent)
 
     async def _process_batch(
@@ -183,13 +177,17 @@ class ServiceRuntime:
 
         The next batch is handled meanwhile: waiting for the broker here would idle the loop.
         """
+        handled = []
         with open_batch() as batch:
             for event in events:
+                if not await self._holes.admit(event.message):
+                    continue  # not acknowledged: fetched and handled again after the seek
+                handled.append(event)
                 # Faust's tables read and write the partition of the current event; the stream left it
                 # at the batch's last event, which may be another partition's: make it this record's.
                 cast(faust.Stream[bytes], stream)._set_current_event(event)
                 await self._process(_meta(event, name), event.value, expected, record_type, handler)
-        return asyncio.ensure_future(self._settle(stream, events, batch))
+        return asyncio.ensure_future(self._settle(stream, handled, batch))
 
     async def _settle(self, stream: faust.StreamT[bytes], events: list[faust.EventT[bytes]], batch: Batch) -> None:
         try:
@@ -274,10 +272,6 @@ def runtime_for(
     service: str,
     default_port: int,
     env: Mapping[str, str] | None = None,
-    *,
-    writes_changelogs: bool = True,
-    batched_outputs: bool = False,
 ) -> ServiceRuntime:
     """The runtime configured from the environment."""
-    settings = ServiceSettings.from_env(service, default_port, env)
-    return ServiceRuntime(settings, writes_changelogs=writes_changelogs, batched_outputs=batched_outputs)
+    return ServiceRuntime(ServiceSettings.from_env(service, default_port, env))

@@ -61,5 +61,5 @@ def _validated(ingest: Ingest, validate: Any, value: dict[str, Any]) -> dict[str
 
 def create(env: dict[str, str] | None = None) -> Ingest:
     # No tables: ingest's producer may batch even on the local broker.
-    runtime = runtime_for("ingest", PORT, env, writes_changelogs=False, batched_outputs=True)
+    runtime = runtime_for("ingest", PORT, env)
     return build(runtime, IngestConfig.from_env(env))

@@ -111,4 +111,4 @@ def build(runtime: ServiceRuntime, config: RoutingConfig) -> Routing:
 
 def create(env: dict[str, str] | None = None) -> Routing:
     # Routing keeps its state in Redis, not in tables: its producer may batch on the local broker.
-    return build(runtime_for("routing", PORT, env, writes_changelogs=False), RoutingConfig.from_env(env))
+    return build(runtime_for("routing", PORT, env), RoutingConfig.from_env(env))

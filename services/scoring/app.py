@@ -145,5 +145,4 @@ def build(runtime: ServiceRuntime, config: ScoringConfig) -> Scoring:
 
 
 def create(env: dict[str, str] | None = None) -> Scoring:
-    # Only the profiles' changelog needs the local broker's one-record batches; outputs batch.
-    return build(runtime_for("scoring", PORT, env, batched_outputs=True), ScoringConfig.from_env(env))
+    return build(runtime_for("scoring", PORT, env), ScoringConfig.from_env(env))

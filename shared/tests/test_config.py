@@ -95,19 +95,13 @@ def service(env: dict[str, str]) -> ServiceSettings:
     return ServiceSettings.from_env("scoring", 8002, env)
 
 
-def test_local_broker_sends_one_record_per_batch() -> None:
-    """On the local broker Faust's changelog producer sends one record per batch and joins fast."""
+def test_local_broker_gets_its_transport_and_joins_fast() -> None:
+    """On the local broker Faust uses the transport that reads end offsets from fetches, and batches."""
     options = app_settings(service({}), "salesflow-scoring")
-    assert options["producer_max_batch_size"] == 1
+    assert "producer_max_batch_size" not in options
     assert options["broker_session_timeout"] <= 10
     assert options["broker"] == ["localbroker://127.0.0.1:9092"]
     assert options["topic_replication_factor"] == 1
-
-
-def test_local_service_without_changelogs_may_batch() -> None:
-    """A service with no tables keeps batching even on the local broker."""
-    options = app_settings(service({}), "salesflow-ingest", writes_changelogs=False)
-    assert options.get("producer_max_batch_size", 0) != 1
 
 
 def test_remote_cluster_batches_and_is_idempotent() -> None:
@@ -120,9 +114,9 @@ def test_remote_cluster_batches_and_is_idempotent() -> None:
 
 
 def test_explicit_local_broker_flag_wins() -> None:
-    """SALESFLOW_LOCAL_BROKER=true turns the profile on for a broker on another address."""
+    """SALESFLOW_LOCAL_BROKER=true selects the local transport for a broker on another address."""
     options = app_settings(service({"KAFKA_BOOTSTRAP_SERVERS": "tansu:9092", "SALESFLOW_LOCAL_BROKER": "true"}), "a")
-    assert options["producer_max_batch_size"] == 1
+    assert options["broker"] == ["localbroker://tansu:9092"]
 
 
 def test_sasl_credentials_reach_aiokafka() -> None:

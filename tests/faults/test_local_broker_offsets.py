@@ -2,7 +2,7 @@
 
 Tansu 0.6.0 answers ListOffsets(latest) with the last batch's base offset + 1. The test states
 what Kafka promises and is expected to fail on that broker; when a broker upgrade fixes it, the
-strict xfail turns red, and `local_broker_profile` and the scoring kill test's xfail can go.
+strict xfail turns red, and the end-offset correction in `shared/local_broker.py` can go.
 """
 
 from __future__ import annotations

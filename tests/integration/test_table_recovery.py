@@ -1,8 +1,10 @@
 """A worker with RocksDB tables killed with SIGKILL mid-stream recovers its state from the changelog.
 
-This is the check on the local broker profile (one record per producer batch): the broker reports
-a partition's end offset as the last batch's base offset + 1, so a kill right after a multi-record
-changelog batch makes Faust's recovery fail (ConsistencyError) or lose state.
+It guards three defects (docs/reliability.md): the local broker reports a partition's end offset
+as the last batch's base offset + 1, so without the local transport's correction a kill right after
+a multi-record changelog batch made Faust's recovery fail (ConsistencyError); Faust could skip a
+queued record around the end of recovery and commit past it; and it committed inputs before their
+changelog records were acknowledged. Each failed this test in some runs before its fix.
 """
 
 from __future__ import annotations
