@@ -27,7 +27,7 @@ PORT = 8090
 
 def faust_relay() -> ServiceRuntime:
     """A runtime only for its app, settings and logging; the agent below is plain Faust."""
-    runtime = runtime_for("relay", PORT)
+    runtime = runtime_for("scoring", PORT)  # scoring's settings and dead-letter topic
     app, codec, prefix = runtime.app, create_codec(), runtime.settings.topic_prefix
     sink = physical_name("leads.scored", prefix)
 
@@ -42,7 +42,7 @@ def faust_relay() -> ServiceRuntime:
 
 
 def runtime_relay() -> ServiceRuntime:
-    runtime = runtime_for("relay", PORT)
+    runtime = runtime_for("scoring", PORT)  # scoring's settings and dead-letter topic
 
     async def relay(record: dict[str, Any], meta: RecordMeta) -> None:
         await runtime.send("leads.scored", record["lead_id"], (RECORD, record))
