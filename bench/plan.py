@@ -1,6 +1,6 @@
 """How much the bench does: runs per figure, backlog sizes, offered loads, durations.
 
-Pure: two fixed plans, sized so the full run takes about 8-10 minutes on 2 cores and --quick under 3.
+Pure: two fixed plans, sized so the full run takes about 12-14 minutes on 2 cores (install included) and --quick under 3.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ FULL = Plan(
     http_seconds=5,
     http_connections=8,
     scale_one_worker_seconds=6,
-    scale_backlog_seconds=30,
+    scale_backlog_seconds=20,
 )
 
 QUICK = Plan(
