@@ -1,6 +1,7 @@
 """How much the bench does: runs per figure, backlog sizes, offered loads, durations.
 
-Pure: two fixed plans, sized so the full run takes about 12-14 minutes on 2 cores (install included) and --quick under 3.
+Pure: two fixed plans, sized so the full run takes about 12-14 minutes on 2 cores (install included)
+and --quick under 3.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def run_scale(infra: Infra, stage: Stage, count: int, seed: int, one_worker_seco
         second = namespace.start(stage.name, wait=False)
         progress.poll_until(_both_ready(first, second), 90, [first, second])
         ready = time.monotonic()
-        # A partition Faust starves (docs/reliability.md, defect 7) shows as complete=False, not a hang.
+        # A run that has not drained after 45 s shows as complete=False, not a hang.
         complete = progress.poll_until(lambda: progress.counter.total >= expected, 45, [first, second])
         finished = progress.series[-1][0]
         return ScaleRun(

@@ -19,6 +19,7 @@ from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from shared.config import KafkaSettings, ServiceSettings
+from shared.group_consumer import GroupConsumer
 
 
 class IdempotentProducer(faust_aiokafka.Producer):
@@ -29,6 +30,7 @@ class IdempotentProducer(faust_aiokafka.Producer):
 
 
 class IdempotentTransport(faust_aiokafka.Transport):
+    Consumer = GroupConsumer
     Producer = IdempotentProducer
 
 

@@ -21,6 +21,8 @@ from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+from shared.group_consumer import GroupConsumer, GroupConsumerThread
+
 LOCAL_FETCH_MAX_WAIT_MS = 20
 # A fetch at the last batch's base offset returns that batch and the partition's high watermark.
 PROBE_MAX_BYTES = 1024**2
@@ -51,7 +53,7 @@ async def end_offsets_from_fetch(client: Any, reported: Mapping[TP, int]) -> dic
     return corrected
 
 
-class LocalBrokerConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+class LocalBrokerConsumerThread(GroupConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = LOCAL_FETCH_MAX_WAIT_MS  # read by AIOKafkaConsumer.start()
@@ -62,7 +64,7 @@ class LocalBrokerConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return await end_offsets_from_fetch(self._ensure_consumer()._client, reported)
 
 
-class LocalBrokerConsumer(faust_aiokafka.Consumer):
+class LocalBrokerConsumer(GroupConsumer):
     def _new_consumer_thread(self) -> LocalBrokerConsumerThread:
         return LocalBrokerConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
