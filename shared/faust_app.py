@@ -54,11 +54,11 @@ def handling(event: faust.EventT[Any] | None) -> Iterator[None]:
 
 # RocksDB's memory per table partition, bounded. Faust's defaults give every partition its own
 # 2 GiB block cache and up to three 64 MiB memtables, which no pod limit can hold as tables grow.
-# With these, a partition holds at most 2 x 8 MiB of memtables and a 16 MiB block cache: 32 MiB,
-# so a worker owning all 6 partitions of one table needs up to 192 MiB beyond the Python process
+# With these, a partition holds at most 2 x 2 MiB of memtables and a 16 MiB block cache: 20 MiB,
+# so a worker owning all 6 partitions of one table needs up to 120 MiB beyond the Python process
 # (docs/performance.md, "Memory", sizes the pods from this and the soak).
 ROCKSDB_OPTIONS = {
-    "write_buffer_size": 8 * 1024**2,
+    "write_buffer_size": 2 * 1024**2,
     "max_write_buffer_number": 2,
     "block_cache_size": 16 * 1024**2,
 }
