@@ -60,5 +60,7 @@ class GroupConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 
 class GroupConsumer(faust_aiokafka.Consumer):
+    ConsumerThread: type[GroupConsumerThread] = GroupConsumerThread  # a transport may bring its own
+
     def _new_consumer_thread(self) -> GroupConsumerThread:
-        return GroupConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        return self.ConsumerThread(self, loop=self.loop, beacon=self.beacon)

@@ -65,8 +65,7 @@ class LocalBrokerConsumerThread(GroupConsumerThread):
 
 
 class LocalBrokerConsumer(GroupConsumer):
-    def _new_consumer_thread(self) -> LocalBrokerConsumerThread:
-        return LocalBrokerConsumerThread(self, loop=self.loop, beacon=self.beacon)
+    ConsumerThread = LocalBrokerConsumerThread
 
 
 class LocalBrokerTransport(faust_aiokafka.Transport):
