@@ -29,7 +29,7 @@ from bench.scale import run_scale
 from bench.soak import SoakSettings, run_soak
 from bench.soak import render_markdown as render_soak
 from bench.stack import BENCH_MQL_THRESHOLD, RUN_DIR, Infra, Namespace, ensure_infra, scoring_env, stop_infra
-from bench.stages import relay_stages, run_stage, spine_stages
+from bench.stages import downstream_stages, relay_stages, run_stage, spine_stages
 
 RESULTS = Path(__file__).with_name("results")
 Section = Callable[[Infra, Plan, dict[str, Any]], Any]
@@ -47,7 +47,7 @@ def ceiling(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]
 def stages(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
     ceiling_rate = results.get("ceiling", {}).get("events_per_second", {}).get("median")
     summaries = {}
-    for stage in (*relay_stages(), *spine_stages(scoring_env())):
+    for stage in (*relay_stages(), *spine_stages(scoring_env()), *downstream_stages()):
         runs = [asdict(run_stage(infra, stage, plan.events_for(stage.name), 100 + seed)) for seed in range(plan.runs)]
         summary = report.summarise(runs, ("events_per_second", "cpu_seconds_per_1000", "peak_rss_mib"))
         summaries[stage.name] = report.with_ratio(summary, ceiling_rate)

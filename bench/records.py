@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tools.workload import Workload
@@ -105,4 +105,22 @@ def lead_qualified(lead: Lead, now: datetime, score: int = 72, grade: str = "B")
         "product_interest": value["product_interest"],
         "employees": value["employees"],
         "source": value["source"],
+    }
+
+
+def lead_assigned(lead: Lead, now: datetime, rep_id: str) -> dict[str, Any]:
+    """A LeadAssigned value as routing would emit it for a rep, for nurture's input."""
+    return {
+        "event_id": f"{lead_id_for(lead)}:assigned",
+        "lead_id": lead_id_for(lead),
+        "email": lead.value["email"],
+        "occurred_at": now,
+        "rep_id": rep_id,
+        "queue": None,
+        "rule": "bench",
+        "reason": "round_robin",
+        "grade": "B",
+        "sla_due_at": now + timedelta(hours=1),
+        "captured_at": now,
+        "candidates": [],
     }

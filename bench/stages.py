@@ -10,18 +10,33 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.records import Lead, clean_leads, lead_captured, lead_id_for, lead_qualified, lead_submitted, workload_leads
+from bench.records import (
+    Lead,
+    clean_leads,
+    lead_assigned,
+    lead_captured,
+    lead_id_for,
+    lead_qualified,
+    lead_submitted,
+    workload_leads,
+)
 from bench.stack import Infra, Namespace
 from bench.stats import per_thousand, rate
-from bench.topic_io import Keyed, TopicCounter, create_producer, produce_all
+from bench.topic_io import Keyed, TopicCounter, create_producer, produce_all, wait_for_topics
+from services.routing.roster import load_roster
 from shared.avro_codec import AvroCodec, create_codec
+from tools.reps import DEMO_ROSTER
 
 Inputs = Callable[[AvroCodec, int, int], tuple[list[Keyed], int]]
 
 
 @dataclass(frozen=True)
 class Stage:
-    """A service fed from one topic; `inputs` builds the backlog and says how many outputs to expect."""
+    """A service fed from one topic; `inputs` builds the backlog and says how many outputs to expect.
+
+    An output may be a topic the service itself creates (a table's changelog, for a service that
+    emits nothing per event): it is counted once it exists.
+    """
 
     name: str
     source: str
@@ -63,6 +78,17 @@ def routing_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed]
     return _keyed_by_lead_id(codec, "LeadQualified", lead_qualified, count, seed), count
 
 
+def nurture_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed], int]:
+    """Distinct leads assigned to the demo team's reps in turn: each enrols once (nurture.enrolments)."""
+    now = datetime.now(UTC)
+    reps = [rep.rep_id for rep in load_roster(DEMO_ROSTER)]
+    leads = clean_leads(seed, count, now)
+    return [
+        (lead_id_for(lead).encode(), codec.encode("LeadAssigned", lead_assigned(lead, now, reps[i % len(reps)])))
+        for i, lead in enumerate(leads)
+    ], count
+
+
 def _keyed_by_lead_id(
     codec: AvroCodec, record: str, build: Callable[[Lead, datetime], dict[str, Any]], count: int, seed: int
 ) -> list[Keyed]:
@@ -77,6 +103,15 @@ def spine_stages(scoring_env: dict[str, str]) -> tuple[Stage, ...]:
         Stage("ingest", "leads.inbound", ("leads.captured", "dlq.ingest"), ingest_inputs),
         Stage("scoring", "leads.captured", ("leads.scored",), scoring_inputs, scoring_env),
         Stage("routing", "leads.qualified", ("leads.assigned",), routing_inputs, needs_roster=True),
+    )
+
+
+def downstream_stages() -> tuple[Stage, ...]:
+    """The services past the spine. analytics emits nothing per event, so its leads table's
+    changelog (one record per fold) is what is counted."""
+    return (
+        Stage("nurture", "leads.assigned", ("nurture.enrolments",), nurture_inputs, needs_roster=True),
+        Stage("analytics", "leads.captured", ("salesflow-analytics-leads-changelog",), scoring_inputs),
     )
 
 
@@ -107,9 +142,12 @@ def prepare(infra: Infra, stage: Stage, count: int, seed: int, label: str) -> tu
 
 def run_stage(infra: Infra, stage: Stage, count: int, seed: int, timeout: float = 180) -> StageRun:
     namespace, expected = prepare(infra, stage, count, seed, f"stage-{stage.name}")
-    counter = TopicCounter(infra, [namespace.topic(t) for t in stage.outputs])
+    counter = None
     try:
         service = namespace.start(stage.name, wait=False, module=stage.module)
+        outputs = [namespace.topic(t) for t in stage.outputs]
+        wait_for_topics(infra, outputs, 90, service.check_alive)
+        counter = TopicCounter(infra, outputs)
         counter.wait_for(1, 90, service.check_alive)
         first = (service.sample(), counter.total)
         complete = counter.wait_for(expected, timeout, service.check_alive)
@@ -125,7 +163,8 @@ def run_stage(infra: Infra, stage: Stage, count: int, seed: int, timeout: float 
             complete,
         )
     finally:
-        counter.close()
+        if counter is not None:
+            counter.close()
         namespace.close()
 
 

@@ -81,6 +81,20 @@ def produce_paced(
     return started
 
 
+def wait_for_topics(infra: Infra, topics: Sequence[str], seconds: float, tick: Callable[[], None]) -> None:
+    """Until every topic exists (a service creates its changelogs as it starts); `tick` notices a dead service."""
+    consumer = Consumer(infra.kafka.confluent_config() | {"group.id": f"bench-topics-{uuid.uuid4().hex[:8]}"})
+    try:
+        deadline = time.monotonic() + seconds
+        while missing := set(topics) - set(consumer.list_topics(timeout=10).topics):
+            tick()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"topics not created after {seconds:.0f} s: {sorted(missing)}")
+            time.sleep(0.2)
+    finally:
+        consumer.close()
+
+
 @dataclass
 class TopicCounter:
     """Reads whole topics from the beginning and counts their records (optionally handing each on)."""

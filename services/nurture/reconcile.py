@@ -48,13 +48,23 @@ class TimerReconciler:
 
     async def run(self) -> int:
         """Re-arm every missing step timer of the local partitions, in batches."""
-        rearmed, schedule = 0, dict[str, datetime]()
-        for _, stored in list(self.nurture.leads.items()):
-            schedule |= plan_timers(LeadRecord.from_dict(stored).enrolments).schedule
-            if len(schedule) >= _BATCH:
-                rearmed, schedule = rearmed + await self.nurture.store.arm_missing(schedule), {}
-        rearmed += await self.nurture.store.arm_missing(schedule)
+        timers = list(self.wanted_timers().items())
+        rearmed = 0
+        for start in range(0, len(timers), _BATCH):
+            rearmed += await self.nurture.store.arm_missing(dict(timers[start : start + _BATCH]))
         if rearmed:
             self.rearmed.inc(rearmed)
             self.nurture.runtime.log.warning("timers_rearmed", count=rearmed)
         return rearmed
+
+    def wanted_timers(self) -> dict[str, datetime]:
+        """The step timers the local enrolments want, read one record at a time.
+
+        No await while the table is walked (a rebalance must not close a partition under the
+        iterator), and only the timers are kept: holding every decoded record at once made each
+        run's peak, and the memory it left behind, grow with the table.
+        """
+        schedule: dict[str, datetime] = {}
+        for _, stored in self.nurture.leads.items():
+            schedule |= plan_timers(LeadRecord.from_dict(stored).enrolments).schedule
+        return schedule

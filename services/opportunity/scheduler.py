@@ -52,11 +52,16 @@ def install_alert_timer(service: Opportunities) -> None:
         if app.rebalancing or not recovered:
             return
         now = datetime.now(UTC)
-        for _, stored in list(service.table.items()):
+        # The table is walked with no await (a rebalance must not close a partition under the
+        # iterator) and only the deals that alert are kept, not every decoded deal.
+        due = []
+        for _, stored in service.table.items():
             state = opportunity_from_dict(stored)
             pipeline = service.pipelines.get(state.pipeline)
             alerts = () if pipeline is None else check_alerts(state, pipeline, now)
             if alerts:
-                await raise_alerts(state, alerts, now)
+                due.append((state, alerts))
+        for state, alerts in due:
+            await raise_alerts(state, alerts, now)
 
     app.timer(service.config.alert_interval_seconds)(check_deal_alerts)
