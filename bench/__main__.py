@@ -56,7 +56,7 @@ def stages(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
 
 
 def end_to_end(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
-    spine = Spine.start(infra, scoring_env())
+    spine = Spine.start(infra, scoring_env(), plan.engagement_per_lead)
     try:
         before = {s.name: s.sample() for s in spine.services}
         loads = []
@@ -106,7 +106,7 @@ def http(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
 
 def scale(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
     measured = results.get("stages", {}).get("scoring", {}).get("events_per_second", {}).get("median", 500.0)
-    stage = spine_stages(scoring_env())[1]
+    (stage,) = [s for s in spine_stages(scoring_env()) if s.name == "scoring"]
     count = scale_backlog(measured, plan)
     runs = [
         asdict(run_scale(infra, stage, count, 200 + seed, plan.scale_one_worker_seconds)) for seed in range(plan.runs)

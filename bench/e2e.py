@@ -1,4 +1,5 @@
-"""End to end: ingest → scoring → routing under stepped offered loads on leads.inbound.
+"""End to end: ingest → scoring → routing under stepped offered loads of leads on leads.inbound,
+each followed by engagement events (engagement.inbound) for the leads already sent.
 
 Latency is the leads.assigned record's timestamp minus the moment the bench produced the lead,
 joined by email (the workload's emails are unique). Stepping stops at the first load that does
@@ -17,7 +18,7 @@ from typing import Any
 import redis
 from confluent_kafka import Message
 
-from bench.records import Lead, lead_submitted, workload_leads
+from bench.records import Lead, lead_submitted, workload_with_engagement
 from bench.stack import Infra, Namespace, ServiceProcess
 from bench.stats import percentile, rate
 from bench.topic_io import TopicCounter, create_producer, produce_paced
@@ -111,10 +112,11 @@ class Spine:
     namespace: Namespace
     arrivals: Arrivals
     counter: TopicCounter
+    engagement_per_lead: int = 0
     seed: int = 1000
 
     @classmethod
-    def start(cls, infra: Infra, scoring_env: dict[str, str]) -> Spine:
+    def start(cls, infra: Infra, scoring_env: dict[str, str], engagement_per_lead: int = 0) -> Spine:
         namespace = Namespace(infra, "e2e", dict(scoring_env))
         try:
             namespace.seed_roster()
@@ -127,7 +129,8 @@ class Spine:
             raise
         arrivals = Arrivals(create_codec(), namespace.prefix, redis_url=infra.redis_url)
         topics = [namespace.topic(t) for t in OUTPUTS]
-        return cls(infra, namespace, arrivals, TopicCounter(infra, topics, arrivals.on_message))
+        counter = TopicCounter(infra, topics, arrivals.on_message)
+        return cls(infra, namespace, arrivals, counter, engagement_per_lead)
 
     @property
     def services(self) -> list[ServiceProcess]:
@@ -136,22 +139,33 @@ class Spine:
     def run(self, offered: int, seconds: float, drain_seconds: float) -> LoadRun:
         """Offer `offered` leads/s for `seconds`, then wait up to `drain_seconds` for the spine to finish."""
         self.seed += 1
-        leads = workload_leads(self.seed, max(1, int(offered * seconds)), datetime.now(UTC))
-        sent_at = self._offer(leads, offered)
+        mix = workload_with_engagement(
+            self.seed, max(1, int(offered * seconds)), self.engagement_per_lead, datetime.now(UTC)
+        )
+        leads = [item for item in mix if isinstance(item, Lead)]
+        sent_at = self._offer(mix, offered)
         emails = {lead.email for lead in leads if lead.valid and not lead.duplicate}
         drained = self.counter.wait_until(lambda: self.arrivals.done(emails), drain_seconds, self._check_alive)
         return self._summarise(offered, leads, sent_at, emails, drained)
 
-    def _offer(self, leads: list[Lead], offered: int) -> dict[str, float]:
+    def _offer(self, mix: list[Lead | dict[str, Any]], offered: int) -> dict[str, float]:
+        """Produce the mix paced so that `offered` leads/s go out (the engagement between them)."""
         codec, now = create_codec(), datetime.now(UTC)
-        records = [(lead.email.encode(), codec.encode("LeadSubmitted", lead_submitted(lead, now))) for lead in leads]
+        lead_topic, engagement_topic = self.namespace.topic("leads.inbound"), self.namespace.topic("engagement.inbound")
+        records = [
+            (lead_topic, item.email.encode(), codec.encode("LeadSubmitted", lead_submitted(item, now)))
+            if isinstance(item, Lead)
+            else (engagement_topic, str(item["email"]).encode(), codec.encode("EngagementEvent", item))
+            for item in mix
+        ]
         sent_at: dict[str, float] = {}
 
         def on_sent(index: int, at: float) -> None:
-            sent_at.setdefault(leads[index].email, at * 1000)
+            if isinstance(lead := mix[index], Lead):
+                sent_at.setdefault(lead.email, at * 1000)
 
         producer = create_producer(self.infra, linger_ms=1, idempotent=False)
-        produce_paced(producer, self.namespace.topic("leads.inbound"), records, offered, on_sent)
+        produce_paced(producer, records, offered * (1 + self.engagement_per_lead), on_sent)
         return sent_at
 
     def _summarise(

@@ -18,6 +18,7 @@ class Plan:
     ceiling_events: int
     stage_events: tuple[tuple[str, int], ...]
     loads: tuple[int, ...]
+    engagement_per_lead: int
     load_seconds: float
     drain_seconds: float
     http_seconds: int
@@ -37,12 +38,14 @@ FULL = Plan(
         ("faust-relay", 8000),
         ("runtime-relay", 6000),
         ("ingest", 3000),
+        ("ingest-engagement", 3000),
         ("scoring", 3000),
         ("routing", 1500),
         ("nurture", 1500),
         ("analytics", 3000),
     ),
     loads=(100, 200, 500, 1000),
+    engagement_per_lead=2,
     load_seconds=10,
     drain_seconds=20,
     http_seconds=5,
@@ -59,12 +62,14 @@ QUICK = Plan(
         ("faust-relay", 3000),
         ("runtime-relay", 2000),
         ("ingest", 1000),
+        ("ingest-engagement", 1000),
         ("scoring", 1000),
         ("routing", 500),
         ("nurture", 500),
         ("analytics", 1000),
     ),
     loads=(100, 300),
+    engagement_per_lead=2,
     load_seconds=4,
     drain_seconds=10,
     http_seconds=3,

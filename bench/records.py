@@ -53,6 +53,19 @@ def workload_leads(seed: int, count: int, now: datetime) -> list[Lead]:
     return leads
 
 
+def workload_with_engagement(seed: int, count: int, per_lead: int, now: datetime) -> list[Lead | dict[str, Any]]:
+    """`count` workload leads, each followed by `per_lead` engagement events for leads already sent
+    (mostly the newest, in bursts, as the workload makes them): the order they are offered in."""
+    workload, seen = Workload(seed=seed), set[str]()
+    mix: list[Lead | dict[str, Any]] = []
+    for _ in range(count):
+        value = workload.lead(now)
+        mix.append(Lead(value, value["event_id"] in seen, "@" in value["email"]))
+        seen.add(value["event_id"])
+        mix += [event for _ in range(per_lead) if (event := workload.engagement(now)) is not None]
+    return mix
+
+
 def clean_leads(seed: int, count: int, now: datetime) -> list[Lead]:
     """`count` valid, distinct leads: the input of a stage downstream of ingest's checks."""
     workload = Workload(seed=seed, duplicate_share=0.0, invalid_share=0.0)

@@ -164,6 +164,16 @@ def _stage_table(results: Mapping[str, Any]) -> list[str]:
     return header + rows if rows else []
 
 
+def _engagement_note(results: Mapping[str, Any]) -> list[str]:
+    per_lead = results.get("settings", {}).get("engagement_per_lead")
+    if not per_lead:
+        return []
+    return [
+        f"Each offered lead is followed by {per_lead} engagement events (engagement.inbound) for leads already sent.",
+        "",
+    ]
+
+
 def _e2e_table(results: Mapping[str, Any]) -> list[str]:
     e2e = results.get("end_to_end")
     if not e2e:
@@ -172,6 +182,7 @@ def _e2e_table(results: Mapping[str, Any]) -> list[str]:
         "",
         "## End to end: ingest → scoring → routing (produce → leads.assigned)",
         "",
+        *_engagement_note(results),
         "| offered leads/s | achieved leads/s | p50 ms | p95 ms | p99 ms | drained | median per hop (ms) |",
         "| ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]

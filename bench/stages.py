@@ -26,6 +26,7 @@ from bench.topic_io import Keyed, TopicCounter, create_producer, produce_all, wa
 from services.routing.roster import load_roster
 from shared.avro_codec import AvroCodec, create_codec
 from tools.reps import DEMO_ROSTER
+from tools.workload import Workload
 
 Inputs = Callable[[AvroCodec, int, int], tuple[list[Keyed], int]]
 
@@ -68,6 +69,21 @@ def ingest_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed],
     return records, sum(1 for lead in leads if not lead.duplicate)
 
 
+def engagement_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed], int]:
+    """The workload's engagement events (its bursts on the newest leads), for addresses ingest has
+    not captured yet, so each first one also resolves a new lead id: every event gives one output."""
+    now = datetime.now(UTC)
+    workload = Workload(seed=seed)
+    events: list[dict[str, Any]] = []
+    while len(events) < count:
+        workload.lead(now)
+        events += [event for _ in range(2) if (event := workload.engagement(now)) is not None]
+    records: list[Keyed] = [
+        (str(event["email"]).encode(), codec.encode("EngagementEvent", event)) for event in events[:count]
+    ]
+    return records, count
+
+
 def scoring_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed], int]:
     """Distinct valid leads as ingest captures them: each gives one leads.scored."""
     return _keyed_by_lead_id(codec, "LeadCaptured", lead_captured, count, seed), count
@@ -101,6 +117,13 @@ def _keyed_by_lead_id(
 def spine_stages(scoring_env: dict[str, str]) -> tuple[Stage, ...]:
     return (
         Stage("ingest", "leads.inbound", ("leads.captured", "dlq.ingest"), ingest_inputs),
+        Stage(
+            "ingest-engagement",
+            "engagement.inbound",
+            ("engagement.captured", "dlq.ingest"),
+            engagement_inputs,
+            module="services.ingest",
+        ),
         Stage("scoring", "leads.captured", ("leads.scored",), scoring_inputs, scoring_env),
         Stage("routing", "leads.qualified", ("leads.assigned",), routing_inputs, needs_roster=True),
     )

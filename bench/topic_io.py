@@ -60,9 +60,13 @@ def _produce(producer: Producer, topic: str, key: bytes | None, value: bytes) ->
 
 
 def produce_paced(
-    producer: Producer, topic: str, records: Sequence[Keyed], per_second: float, on_sent: Callable[[int, float], None]
+    producer: Producer,
+    records: Sequence[tuple[str, bytes | None, bytes]],
+    per_second: float,
+    on_sent: Callable[[int, float], None],
 ) -> float:
-    """Produce `records` at `per_second`, in 5 ms ticks; `on_sent(index, wall time)` per record.
+    """Produce (topic, key, value) `records` in order at `per_second`, in 5 ms ticks; `on_sent(index,
+    wall time)` per record.
 
     Returns the wall time of the first send. Falls behind silently only if this process cannot
     keep up, which the caller sees as an achieved rate below the offered one.
@@ -72,7 +76,7 @@ def produce_paced(
     while sent < len(records):
         due = min(len(records), int((time.time() - started) * per_second) + 1)
         while sent < due:
-            key, value = records[sent]
+            topic, key, value = records[sent]
             on_sent(sent, time.time())
             _produce(producer, topic, key, value)
             sent += 1

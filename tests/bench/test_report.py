@@ -112,3 +112,13 @@ def test_markdown_has_a_row_per_stage_load_and_target() -> None:
     assert "| 100 | 95 |" in text
     assert "| 700 |" in text
     assert text.count("| missed |") == 2  # routing at 30% of its ceiling, HTTP at 700 leads/s
+
+
+def test_the_end_to_end_table_says_how_much_engagement_rode_with_the_leads() -> None:
+    """Figures with engagement in the load are not comparable to figures without: the table says which."""
+    results = results_with([summarise_load([load_run(100, [20.0] * 100)])], [100], 700.0)
+    machine = {"cores": 2, "memory_gib": 24, "cpu_model": "cpu", "python": "3.11", "broker": "b:9092"}
+    results |= {"plan": "quick", "generated_at": "now", "runs": 1, "machine": machine, "targets": []}
+    assert "engagement events" not in render_markdown(results)
+    results["settings"] = {"engagement_per_lead": 2}
+    assert "followed by 2 engagement events" in render_markdown(results)
