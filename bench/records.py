@@ -43,14 +43,7 @@ class Lead:
 
 def workload_leads(seed: int, count: int, now: datetime) -> list[Lead]:
     """`count` leads from the workload (its share of duplicates and invalid records included)."""
-    workload, seen = Workload(seed=seed), set[str]()
-    leads = []
-    for _ in range(count):
-        value = workload.lead(now)
-        duplicate = value["event_id"] in seen
-        seen.add(value["event_id"])
-        leads.append(Lead(value, duplicate, "@" in value["email"]))
-    return leads
+    return [item for item in workload_with_engagement(seed, count, 0, now) if isinstance(item, Lead)]
 
 
 def workload_with_engagement(seed: int, count: int, per_lead: int, now: datetime) -> list[Lead | dict[str, Any]]:

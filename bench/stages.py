@@ -19,6 +19,7 @@ from bench.records import (
     lead_qualified,
     lead_submitted,
     workload_leads,
+    workload_with_engagement,
 )
 from bench.stack import Infra, Namespace
 from bench.stats import per_thousand, rate
@@ -26,7 +27,6 @@ from bench.topic_io import Keyed, TopicCounter, create_producer, produce_all, wa
 from services.routing.roster import load_roster
 from shared.avro_codec import AvroCodec, create_codec
 from tools.reps import DEMO_ROSTER
-from tools.workload import Workload
 
 Inputs = Callable[[AvroCodec, int, int], tuple[list[Keyed], int]]
 
@@ -72,16 +72,9 @@ def ingest_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed],
 def engagement_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed], int]:
     """The workload's engagement events (its bursts on the newest leads), for addresses ingest has
     not captured yet, so each first one also resolves a new lead id: every event gives one output."""
-    now = datetime.now(UTC)
-    workload = Workload(seed=seed)
-    events: list[dict[str, Any]] = []
-    while len(events) < count:
-        workload.lead(now)
-        events += [event for _ in range(2) if (event := workload.engagement(now)) is not None]
-    records: list[Keyed] = [
-        (str(event["email"]).encode(), codec.encode("EngagementEvent", event)) for event in events[:count]
-    ]
-    return records, count
+    mix = workload_with_engagement(seed, count, 2, datetime.now(UTC))
+    events = [item for item in mix if not isinstance(item, Lead)][:count]
+    return [(str(event["email"]).encode(), codec.encode("EngagementEvent", event)) for event in events], count
 
 
 def scoring_inputs(codec: AvroCodec, count: int, seed: int) -> tuple[list[Keyed], int]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Message, Producer, TopicPartition
 
-from bench.stack import Infra
+from bench.stack import Infra, admin_client
 
 Keyed = tuple[bytes | None, bytes]
 
@@ -87,16 +87,12 @@ def produce_paced(
 
 def wait_for_topics(infra: Infra, topics: Sequence[str], seconds: float, tick: Callable[[], None]) -> None:
     """Until every topic exists (a service creates its changelogs as it starts); `tick` notices a dead service."""
-    consumer = Consumer(infra.kafka.confluent_config() | {"group.id": f"bench-topics-{uuid.uuid4().hex[:8]}"})
-    try:
-        deadline = time.monotonic() + seconds
-        while missing := set(topics) - set(consumer.list_topics(timeout=10).topics):
-            tick()
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"topics not created after {seconds:.0f} s: {sorted(missing)}")
-            time.sleep(0.2)
-    finally:
-        consumer.close()
+    admin, deadline = admin_client(infra), time.monotonic() + seconds
+    while missing := set(topics) - set(admin.list_topics(timeout=10).topics):
+        tick()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topics not created after {seconds:.0f} s: {sorted(missing)}")
+        time.sleep(0.2)
 
 
 @dataclass
