@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 import traceback
@@ -23,12 +22,12 @@ from bench.ceiling import run_ceiling
 from bench.e2e import Spine
 from bench.http_load import run_wrk, wrk_available
 from bench.machine import describe
-from bench.plan import FULL, QUICK, SECTIONS, Plan, scale_backlog
+from bench.plan import FULL, QUICK, SECTIONS, STAGES, Plan, scale_backlog
 from bench.procstat import ProcSample
 from bench.scale import run_scale
 from bench.soak import SoakSettings, run_soak
 from bench.soak import render_markdown as render_soak
-from bench.stack import BENCH_MQL_THRESHOLD, RUN_DIR, Infra, Namespace, ensure_infra, scoring_env, stop_infra
+from bench.stack import BENCH_MQL_THRESHOLD, Infra, Namespace, ensure_infra, prune_old_runs, scoring_env, stop_infra
 from bench.stages import downstream_stages, relay_stages, run_stage, spine_stages
 
 RESULTS = Path(__file__).with_name("results")
@@ -48,6 +47,8 @@ def stages(infra: Infra, plan: Plan, results: dict[str, Any]) -> dict[str, Any]:
     ceiling_rate = results.get("ceiling", {}).get("events_per_second", {}).get("median")
     summaries = {}
     for stage in (*relay_stages(), *spine_stages(scoring_env()), *downstream_stages()):
+        if not plan.runs_stage(stage.name):
+            continue
         runs = [asdict(run_stage(infra, stage, plan.events_for(stage.name), 100 + seed)) for seed in range(plan.runs)]
         summary = report.summarise(runs, ("events_per_second", "cpu_seconds_per_1000", "peak_rss_mib"))
         summaries[stage.name] = report.with_ratio(summary, ceiling_rate)
@@ -126,7 +127,7 @@ SECTION_RUNNERS: dict[str, Section] = {
 
 def run(plan: Plan, sections: list[str], out: Path) -> int:
     started = time.monotonic()
-    shutil.rmtree(RUN_DIR / "runs", ignore_errors=True)
+    prune_old_runs()
     infra = ensure_infra()
     results: dict[str, Any] = {
         "plan": plan.name,
@@ -193,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short smoke run (one run each, small loads)")
     parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go")
+    parser.add_argument("--stages", help=f"only these stages in the stages section, comma-separated: {STAGES}")
     parser.add_argument("--soak", type=float, metavar="SECONDS", help="only the memory soak, this long (600: 10 min)")
     parser.add_argument("--soak-rate", type=float, default=50, help="soak leads/s (engagement: twice that)")
     args = parser.parse_args(argv)
@@ -202,7 +204,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections: {sorted(unknown)}")
-    return run(QUICK if args.quick else FULL, sections, args.out)
+    plan = QUICK if args.quick else FULL
+    if args.stages:
+        names = [s for s in args.stages.split(",") if s]
+        if unknown := set(names) - set(STAGES):
+            parser.error(f"unknown stages: {sorted(unknown)}")
+        plan = plan.only_stages(names)
+    return run(plan, sections, args.out)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ never see each other's records; nothing here decides what a figure means.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -211,9 +212,21 @@ class Namespace:
         publish_reps(load_roster(DEMO_ROSTER), prefix=self.prefix, env=env)
 
     def close(self) -> None:
+        """Stop the services, drop their Redis keys and data dirs; the logs stay for a look."""
         for service in reversed(self.services):
             service.stop()
         delete_prefixed(self.infra.redis_url, self.prefix)
+        for data_dir in self.workdir.glob("data-*"):
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def prune_old_runs(older_than_seconds: float = 86_400) -> None:
+    """Remove namespace dirs not touched for a day. Only old ones: a soak or a run started in
+    another shell is using its own dirs right now, and its services die if they vanish."""
+    cutoff = time.time() - older_than_seconds
+    for workdir in (RUN_DIR / "runs").glob("*"):
+        if workdir.stat().st_mtime < cutoff:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 BENCH_MQL_THRESHOLD = 35

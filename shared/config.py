@@ -169,6 +169,13 @@ def master_key(raw: str) -> bytes | None:
     return key
 
 
+def _rocksdb_memory_mib(env: Mapping[str, str]) -> int:
+    mib = env_int(env, "SALESFLOW_ROCKSDB_MEMORY_MIB", 32)
+    if mib < 8:
+        raise SettingsError(f"SALESFLOW_ROCKSDB_MEMORY_MIB must be at least 8 (MiB), got {mib}")
+    return mib
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     """What every service needs: where Kafka and Redis are, where tables live, its web port."""
@@ -187,6 +194,8 @@ class ServiceSettings:
     topic_prefix: str = ""
     redis_prefix: str = "salesflow:"
     pii: PiiSettings = field(default_factory=PiiSettings)
+    # RocksDB's memory for all of the service's table partitions together (shared/rocksdb_budget.py).
+    rocksdb_memory_mib: int = 32
 
     @classmethod
     def from_env(cls, service: str, default_port: int, env: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -205,4 +214,5 @@ class ServiceSettings:
             topic_prefix=env_str(env, "SALESFLOW_TOPIC_PREFIX", ""),
             redis_prefix=env_str(env, "SALESFLOW_REDIS_PREFIX", "salesflow:"),
             pii=PiiSettings.from_env(env),
+            rocksdb_memory_mib=_rocksdb_memory_mib(env),
         )

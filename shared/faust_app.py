@@ -52,11 +52,11 @@ def handling(event: faust.EventT[Any] | None) -> Iterator[None]:
         faust.streams._current_event.reset(token)
 
 
-# RocksDB's memory per table partition, bounded. Faust's defaults give every partition its own
-# 2 GiB block cache and up to three 64 MiB memtables, which no pod limit can hold as tables grow.
-# With these, a partition holds at most 2 x 2 MiB of memtables and a 16 MiB block cache: 20 MiB,
-# so a worker owning all 6 partitions of one table needs up to 120 MiB beyond the Python process
-# (docs/performance.md, "Memory", sizes the pods from this and the soak).
+# RocksDB's memory per table partition. Faust's defaults give every partition its own 2 GiB block
+# cache and up to three 64 MiB memtables, which no pod limit can hold as tables grow. A service's
+# tables open on one shared budget instead (shared/rocksdb_budget.py, SALESFLOW_ROCKSDB_MEMORY_MIB),
+# which replaces the block cache below and charges the memtables to it; an idle partition still
+# keeps its last memtable, so the bound is the budget plus 2 MiB per partition owned.
 ROCKSDB_OPTIONS = {
     "write_buffer_size": 2 * 1024**2,
     "max_write_buffer_number": 2,

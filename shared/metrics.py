@@ -31,6 +31,8 @@ class ServiceMetrics:
     ready: Gauge
     rebalances: Counter
     consumer_lag: Gauge
+    rocksdb_memory: Gauge
+    rocksdb_memory_limit: Gauge
 
     @classmethod
     def create(cls, service: str, registry: CollectorRegistry) -> ServiceMetrics:
@@ -70,6 +72,16 @@ class ServiceMetrics:
                 f"{p}_consumer_lag_records",
                 "Records behind the end of each assigned partition.",
                 ["topic", "partition"],
+                registry=registry,
+            ),
+            rocksdb_memory=Gauge(
+                f"{p}_rocksdb_memory_bytes",
+                "RocksDB memory of all table partitions (blocks, memtables).",
+                registry=registry,
+            ),
+            rocksdb_memory_limit=Gauge(
+                f"{p}_rocksdb_memory_limit_bytes",
+                "The RocksDB budget (SALESFLOW_ROCKSDB_MEMORY_MIB).",
                 registry=registry,
             ),
         )

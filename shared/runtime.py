@@ -32,6 +32,7 @@ from shared.hole_guard import HoleGuard
 from shared.metrics import ServiceMetrics
 from shared.records import from_avro, to_avro
 from shared.redis_client import create_redis
+from shared.rocksdb_budget import MIB, attach_budget
 from shared.topics import Cleanup, dlq_name, physical_name, topic_spec
 
 R = TypeVar("R")
@@ -65,6 +66,9 @@ class ServiceRuntime:
             "records_refetched_total", "Records the stream framework skipped, fetched again.", ("topic",)
         )
         self._holes = HoleGuard(self.app, refetched, self.log)
+        budget = attach_budget(self.app, settings.rocksdb_memory_mib * MIB)
+        self.metrics.rocksdb_memory.set_function(budget.usage_bytes)
+        self.metrics.rocksdb_memory_limit.set(budget.capacity_bytes)
 
     def redis_key(self, *parts: str) -> str:
         """A namespaced Redis key: <prefix><service>:<parts...>."""

@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import faust
-from faust.types import FutureMessage
+from faust.types import FutureMessage, StoreT
+from yarl import URL
 
 from shared.batching import track_outputs
 from shared.faust_app import ROCKSDB_OPTIONS
+from shared.rocksdb_options import budget_store
 
 
 class TrackedTable(faust.Table[str, Any]):
@@ -26,6 +28,9 @@ class TrackedTable(faust.Table[str, Any]):
     of a lead lost, tests/integration/test_table_recovery.py). Tracked, they are acknowledged
     before the batch's records are.
     """
+
+    def _new_store_by_url(self, url: str | URL) -> StoreT[Any, Any]:
+        return budget_store(super()._new_store_by_url(url), self.app)
 
     def send_changelog(self, *args: Any, **kwargs: Any) -> FutureMessage:
         sent: FutureMessage = super().send_changelog(*args, **kwargs)

@@ -99,19 +99,35 @@ return {ARGV[1], 0, 0}
 """
 )
 
+# An engagement event named by email: the erased check, the email's lead (created when unknown)
+# and the event claim in one call. KEYS[1] event claim, KEYS[2] identity, KEYS[3] erased marker;
+# ARGV[1] pending TTL seconds, ARGV[2] the claimant, ARGV[3] a candidate lead_id.
+# Returns {lead_id, state (0 ours, 1 duplicate, 2 in flight), new_lead, erased}: an erased person
+# ({"", 0, 0, 1}) is refused with nothing claimed or created.
+_CLAIM_ENGAGEMENT = (
+    _SEEN
+    + """
+if redis.call('EXISTS', KEYS[3]) == 1 then return {'', 0, 0, 1} end
+local lead, new = redis.call('GET', KEYS[2]), 0
+if not lead then
+  lead, new = ARGV[3], 1
+  redis.call('SET', KEYS[2], lead)
+end
+local seen = redis.call('GET', KEYS[1])
+if seen then
+  local found = seen_claim(KEYS[1], seen, ARGV[2], ARGV[1])
+  return {found[1], found[2], found[3], 0}
+end
+redis.call('SET', KEYS[1], pending(lead, 0, ARGV[2]), 'EX', tonumber(ARGV[1]))
+return {lead, 0, new, 0}
+"""
+)
+
 # KEYS[i] a claimed event; ARGV[1] the dedupe TTL seconds, ARGV[1 + i] its lead_id.
 _CONFIRM_BATCH = """
 for i, key in ipairs(KEYS) do
   redis.call('SET', key, ARGV[1 + i], 'EX', tonumber(ARGV[1]))
 end
-"""
-
-# KEYS[1] identity; ARGV[1] candidate lead_id. Returns {lead_id, new_lead}.
-_RESOLVE = """
-local lead = redis.call('GET', KEYS[1])
-if lead then return {lead, 0} end
-redis.call('SET', KEYS[1], ARGV[1])
-return {ARGV[1], 1}
 """
 
 
@@ -158,7 +174,7 @@ class IdentityStore:
         self._claim_batch = client.register_script(_CLAIM_BATCH)
         self._confirm_batch = client.register_script(_CONFIRM_BATCH)
         self._claim_event = client.register_script(_CLAIM_EVENT)
-        self._resolve = client.register_script(_RESOLVE)
+        self._claim_engagement = client.register_script(_CLAIM_ENGAGEMENT)
 
     def _event_key(self, event_id: str) -> str:
         return f"{self._prefix}event:{event_id}"
@@ -220,6 +236,17 @@ class IdentityStore:
             raise ClaimInFlight(f"event {event_id} is being captured by another claimant; retry")
         return Claim(_text(lead), state == DUPLICATE, False)
 
+    async def claim_engagement(self, event_id: str, email: str) -> Claim:
+        """Claim `event_id` for the lead with `email` (created when unknown) in one round trip, as
+        `claim_event` would after `resolve`; erased=True, with nothing claimed, for an erased person."""
+        digest = email_sha256(email)
+        keys = [self._event_key(event_id), f"{self._prefix}identity:{digest}", self._erased_key(digest)]
+        args: list[str | int] = [self._pending_ttl, self.claimant, new_lead_id()]
+        lead, state, new, erased = await timed(self._metrics, self._claim_engagement(keys=keys, args=args))
+        if state == IN_FLIGHT:
+            raise ClaimInFlight(f"event {event_id} is being captured by another claimant; retry")
+        return Claim(_text(lead), state == DUPLICATE, bool(new), bool(erased))
+
     async def claim_webhook(self, webhook_id: str, ttl_seconds: int) -> bool:
         """True the first time a webhook id is seen within `ttl_seconds` (replay protection)."""
         key = f"{self._prefix}webhook:{webhook_id}"
@@ -233,22 +260,10 @@ class IdentityStore:
         deleted, _ = await timed(self._metrics, pipe.execute())
         return ["redis:identity"] if deleted else []
 
-    async def erased(self, email: str) -> bool:
-        return bool(await timed(self._metrics, self._client.exists(self._erased_key(email_sha256(email)))))
-
-    async def clear_erased(self, email: str) -> None:
-        """A fresh submission with consent brings the person back as a new lead."""
-        await timed(self._metrics, self._client.delete(self._erased_key(email_sha256(email))))
-
     async def lookup(self, email: str) -> str | None:
         """The lead_id for `email`, without creating one."""
         lead = await timed(self._metrics, self._client.get(self._identity_key(email)))
         return None if lead is None else _text(lead)
-
-    async def resolve(self, email: str) -> tuple[str, bool]:
-        """The lead_id for `email`, created when unknown; (lead_id, created)."""
-        lead, new = await timed(self._metrics, self._resolve(keys=[self._identity_key(email)], args=[new_lead_id()]))
-        return _text(lead), bool(new)
 
 
 def email_sha256(email: str) -> str:

@@ -102,19 +102,21 @@ class Ingest:
 
     async def capture_engagement(self, engagement: dict[str, Any], *, wait: bool) -> Outcome:
         """Capture an engagement event once per event_id, resolving its lead from the email."""
-        lead_id = engagement["lead_id"]
+        event_id, lead_id = engagement["event_id"], engagement["lead_id"]
         if lead_id is None:
-            if await self.identity.erased(engagement["email"]):
-                self.rejected_total.labels("erased_subject").inc()
-                raise ErasedSubject("engagement for an erased person")
-            lead_id, _created = await self.identity.resolve(engagement["email"])
-        claim = await self.identity.claim_event(engagement["event_id"], lead_id)
+            claim = await self.identity.claim_engagement(event_id, engagement["email"])
+        else:
+            claim = await self.identity.claim_event(event_id, lead_id)
+        if claim.erased:
+            self.rejected_total.labels("erased_subject").inc()
+            raise ErasedSubject("engagement for an erased person")
         if claim.duplicate:
             self.duplicates_total.inc()
             return Outcome(claim.lead_id, True)
-        (value,) = await self._sealed([(lead_id, captured_engagement(engagement, lead_id))], [engagement["event_id"]])
+        lead_id = claim.lead_id
+        (value,) = await self._sealed([(lead_id, captured_engagement(engagement, lead_id))], [event_id])
         record = ("EngagementEvent", value)
-        await self._send_claimed("engagement.captured", [(engagement["event_id"], lead_id, record)], wait)
+        await self._send_claimed("engagement.captured", [(event_id, lead_id, record)], wait)
         self.runtime.log.info("engagement_captured", lead_id=lead_id, engagement_type=engagement["type"])
         return Outcome(lead_id, False)
 

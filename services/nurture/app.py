@@ -11,20 +11,21 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.nurture.colleagues import live_members, record_domain
+from redis.asyncio.client import Pipeline
+
+from services.nurture.commit_writes import queue_lead_writes
 from services.nurture.config import PORT, NurtureConfig, load_configured
 from services.nurture.lead_index import LeadIndex
-from services.nurture.leads import LeadRecord, RepContact, lead_timezone, new_record
+from services.nurture.leads import LeadRecord, RepContact, lead_timezone, new_record, record_to_store
 from services.nurture.postman import Postman
 from services.nurture.records import enrolment_changed
-from services.nurture.reengagement import activity_update
 from services.nurture.sequences import Sequence
 from services.nurture.state import EnrolmentChanged
 from services.nurture.stats_store import StatsStore
 from services.nurture.store import NurtureStore
-from services.nurture.timers import TimerPlan, plan_timers
 from shared.health import install_health
 from shared.pii_keys import PiiVault
+from shared.redis_client import timed
 from shared.runtime import ServiceRuntime, runtime_for
 from shared.tables import JsonTable
 
@@ -54,23 +55,31 @@ class Nurture:
         stored = self.leads.get(lead_id)
         return new_record(lead_id) if stored is None else LeadRecord.from_dict(stored)
 
+    def writes(self) -> Pipeline:
+        """A pipeline for a handler's Redis writes, sent in one round trip by commit, save or flush."""
+        return self.runtime.redis.pipeline(transaction=False)
+
+    async def flush(self, writes: Pipeline) -> None:
+        await timed(self.runtime.metrics, writes.execute())
+
     async def commit(
-        self, record: LeadRecord, changes: Iterable[EnrolmentChanged], cause: str, fired: str | None = None
+        self,
+        record: LeadRecord,
+        changes: Iterable[EnrolmentChanged],
+        cause: str,
+        fired: str | None = None,
+        writes: Pipeline | None = None,
     ) -> None:
-        """Timers, the company index, then events, then the table: a crash before the table write
-        replays the input, and timers and derived event ids make the replay harmless. `fired` is a
-        timer member to drop unless the new state still wants it."""
-        changes = tuple(changes)
-        plan = plan_timers(record.enrolments)
-        extra = (fired,) if fired is not None and fired not in plan.schedule else ()
-        await self.store.apply_timers(TimerPlan(plan.schedule, plan.cancel + extra))
-        await self.store.remember_enrolments({c.enrolment_id: c.lead_id for c in changes if c.change == "enrolled"})
-        domain = record_domain(record, self.config.free_mail_domains)
-        if changes and domain is not None:
-            await self.index.track_live(domain, *live_members(record))
-        silence = activity_update(record, changes, self.config.reengage_sequence)
-        if silence is not None and self.config.reengage_sequence:
-            await self.store.mark_silent(record.lead_id, None if silence == "remove" else silence)
+        """Redis (timers, the company index, the read model and whatever `writes` holds) in one
+        round trip, then events, then the table: a crash before the table write replays the input,
+        and timers and derived event ids make the replay harmless. `fired` is a timer member to
+        drop unless the new state still wants it."""
+        changes, writes = tuple(changes), writes or self.writes()
+        stored = record_to_store(record, self.leads.get(record.lead_id))
+        queue_lead_writes(writes, self.store, self.index, self.config, record, changes, fired)
+        if stored is not None:
+            self.index.queue_publish(writes, record)
+        await self.flush(writes)
         for change in changes:
             await self.runtime.send(
                 "nurture.enrolments", record.lead_id, ("EnrolmentChanged", enrolment_changed(change, cause))
@@ -82,16 +91,17 @@ class Nurture:
                 change=change.change,
                 reason=change.reason,
             )
-        await self.save(record)
+        if stored is not None:
+            self.leads[record.lead_id] = stored
 
-    async def save(self, record: LeadRecord) -> None:
-        """Write the record to the read model and the table if it changed.
-
-        An erased or unknown lead's empty record is never written: erasure must not come back.
-        """
-        stored, current = record.to_dict(), self.leads.get(record.lead_id)
-        if current != stored and (current is not None or stored != new_record(record.lead_id).to_dict()):
-            await self.index.publish(record)
+    async def save(self, record: LeadRecord, writes: Pipeline | None = None) -> None:
+        """Write the record to the read model (with whatever `writes` holds), then to the table,
+        if it changed."""
+        stored, writes = record_to_store(record, self.leads.get(record.lead_id)), writes or self.writes()
+        if stored is not None:
+            self.index.queue_publish(writes, record)
+        await self.flush(writes)
+        if stored is not None:
             self.leads[record.lead_id] = stored
 
     async def forgotten(self, lead_id: str) -> bool:
@@ -104,10 +114,10 @@ class Nurture:
     def tz_of(self, record: LeadRecord, rep: RepContact | None = None) -> ZoneInfo:
         return lead_timezone(record.profile, rep.timezone if rep else "UTC")
 
-    async def note_activity(self, record: LeadRecord, at: datetime) -> None:
+    def queue_activity(self, writes: Pipeline, record: LeadRecord, at: datetime) -> None:
         """The lead did something: its silence (for re-engagement) starts again from `at`."""
         if self.config.reengage_sequence and not record.enrolments.live():
-            await self.store.mark_silent(record.lead_id, at)
+            self.store.queue_silence(writes, record.lead_id, at)
 
 
 def build(runtime: ServiceRuntime, config: NurtureConfig) -> Nurture:

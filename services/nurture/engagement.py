@@ -51,16 +51,17 @@ class EngagementHandler:
     async def _apply(self, event: dict[str, Any], signal: Signal | None) -> LeadRecord:
         """The engagement's effect on the lead's own enrolments and meetings; the record after it."""
         async with self.nurture.lock(event["lead_id"]):
-            record, now = self.nurture.load(event["lead_id"]), datetime.now(UTC)
-            await self.nurture.note_activity(record, now)
+            record, now, writes = self.nurture.load(event["lead_id"]), datetime.now(UTC), self.nurture.writes()
+            self.nurture.queue_activity(writes, record, now)
             if event["type"] == "meeting_booked":
                 record = await self.desk.on_booking(record, event, now)
             elif signal is None:
+                await self.nurture.flush(writes)
                 return record
             tz = self.nurture.tz_of(record)
             move = apply_signal(record.enrolments, signal, now, self.nurture.sequences, tz) if signal else None
             record = replace(record, enrolments=move.state) if move else record
-            await self.nurture.commit(record, move.changes if move else (), event["event_id"])
+            await self.nurture.commit(record, move.changes if move else (), event["event_id"], writes=writes)
             return record
 
     async def _end_colleagues(self, record: LeadRecord, cause: str) -> None:

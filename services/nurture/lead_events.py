@@ -30,13 +30,13 @@ class LeadEvents:
         async with nurture.lock(lead["lead_id"]):
             if await nurture.forgotten(lead["lead_id"]):
                 return
-            record = nurture.load(lead["lead_id"])
-            await nurture.note_activity(record, lead["occurred_at"])
+            record, writes = nurture.load(lead["lead_id"]), nurture.writes()
+            nurture.queue_activity(writes, record, lead["occurred_at"])
             record = replace(record, profile=profile_from_captured(lead))
             domain = record_domain(record, self.config.free_mail_domains)
             if domain is not None:
-                await nurture.index.add_contact(domain, record.lead_id)
-            await nurture.save(record)
+                nurture.index.queue_contact(writes, domain, record.lead_id)
+            await nurture.save(record, writes)
 
     async def on_assigned(self, assigned: dict[str, Any], meta: RecordMeta) -> None:
         nurture, sequence = self.nurture, self.nurture.sequences[self.config.rep_sequence]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as redis
+from redis.asyncio.client import Pipeline
 
 from services.nurture.leads import LeadRecord
 from shared.metrics import ServiceMetrics
@@ -29,33 +30,31 @@ class LeadIndex:
     def __init__(self, client: redis.Redis, key: Callable[..., str], metrics: ServiceMetrics) -> None:
         self._client, self._key, self._metrics = client, key, metrics
 
-    async def publish(self, record: LeadRecord) -> None:
+    def queue_publish(self, pipe: Pipeline, record: LeadRecord) -> None:
         """Replace the lead's enrolments in the read model (an unchanged record writes the same)."""
         view = {"lead_id": record.lead_id, "enrolments": record.to_dict()["enrolments"]}
-        await timed(self._metrics, self._client.set(self._key("lead-enrolments", record.lead_id), json.dumps(view)))
+        pipe.set(self._key("lead-enrolments", record.lead_id), json.dumps(view))
 
     async def enrolments(self, lead_id: str) -> dict[str, Any] | None:
         """The lead's enrolments as last published, or None for a lead nurture does not know."""
         raw = await timed(self._metrics, self._client.get(self._key("lead-enrolments", lead_id)))
         return None if raw is None else dict(json.loads(raw))
 
-    async def track_live(self, domain: str, live: set[str], ended: set[str]) -> None:
+    def queue_live(self, pipe: Pipeline, domain: str, live: set[str], ended: set[str]) -> None:
         """Add the lead's live enrolments to its company's set and take its ended ones out."""
-        pipe = self._client.pipeline(transaction=False)
         if live:
             pipe.sadd(self._key("company-live", domain), *live)
         if ended:
             pipe.srem(self._key("company-live", domain), *ended)
-        await timed(self._metrics, pipe.execute())
 
     async def live_at(self, domain: str) -> set[str]:
         """Every live enrolment at the company, as `<enrolment_id>:<lead_id>` members."""
         members = await timed(self._metrics, self._client.smembers(self._key("company-live", domain)))
         return {_text(m) for m in members}
 
-    async def add_contact(self, domain: str, lead_id: str) -> None:
+    def queue_contact(self, pipe: Pipeline, domain: str, lead_id: str) -> None:
         """Remember the lead as a contact of its company (what onboarding a won deal reaches)."""
-        await timed(self._metrics, self._client.sadd(self._key("company-contacts", domain), lead_id))
+        pipe.sadd(self._key("company-contacts", domain), lead_id)
 
     async def contacts(self, domain: str) -> set[str]:
         """The lead ids known at the company."""

@@ -90,6 +90,17 @@ def new_record(lead_id: str) -> LeadRecord:
     return LeadRecord(lead_id, enrolments=LeadEnrolments(lead_id))
 
 
+def record_to_store(record: LeadRecord, current: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The record as the table should hold it, or None when the table (`current`) already does.
+
+    An erased or unknown lead's empty record is never written: erasure must not come back.
+    """
+    stored = record.to_dict()
+    if current == stored or (current is None and stored == new_record(record.lead_id).to_dict()):
+        return None
+    return stored
+
+
 def profile_from_captured(lead: Mapping[str, Any]) -> LeadProfile:
     """The profile from a LeadCaptured record (as a decoded dict)."""
     attributes = lead.get("attributes") or {}

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis.asyncio as redis
+from redis.asyncio.client import Pipeline
 
 from services.nurture.caps import Cap
 from services.nurture.leads import RepContact
@@ -68,11 +69,15 @@ class NurtureStore:
     async def apply_timers(self, plan: TimerPlan) -> None:
         """Schedule and cancel the plan's members in one round trip."""
         pipe = self._client.pipeline(transaction=False)
+        self.queue_timers(pipe, plan)
+        await timed(self._metrics, pipe.execute())
+
+    def queue_timers(self, pipe: Pipeline, plan: TimerPlan) -> None:
+        """Add the plan's schedules and cancels to `pipe` (the caller executes it)."""
         if plan.schedule:
             pipe.zadd(self._key("timers"), {m: due.timestamp() for m, due in plan.schedule.items()})
         if plan.cancel:
             pipe.zrem(self._key("timers"), *plan.cancel)
-        await timed(self._metrics, pipe.execute())
 
     async def arm_missing(self, schedule: dict[str, datetime]) -> int:
         """Add the members the timer set lacks (ZADD NX: a leased or pending timer keeps its score);
@@ -168,25 +173,28 @@ class NurtureStore:
         raw = await timed(self._metrics, self._client.hget(self._key("reps"), rep_id))
         return None if raw is None else RepContact(**json.loads(raw))
 
-    async def remember_enrolments(self, leads: dict[str, str]) -> None:
+    def queue_enrolment_leads(self, pipe: Pipeline, leads: dict[str, str]) -> None:
         """Map enrolment ids to their lead, so a DELETE by enrolment id reaches the lead's partition."""
-        pipe = self._client.pipeline(transaction=False)
         for enrolment_id, lead_id in leads.items():
             pipe.set(self._key("enrolment", enrolment_id), lead_id, ex=self._ttl * 12)
-        await timed(self._metrics, pipe.execute())
 
     async def lead_of_enrolment(self, enrolment_id: str) -> str | None:
         raw = await timed(self._metrics, self._client.get(self._key("enrolment", enrolment_id)))
         return None if raw is None else _text(raw)
 
     async def mark_silent(self, lead_id: str, since: datetime | None) -> None:
-        """Put the lead in the silence set from `since` (never moving it earlier, so a replayed old
-        event cannot shorten a silence), or (None) take it out."""
-        key = self._key("silent")
-        call = (
-            self._client.zadd(key, {lead_id: since.timestamp()}, gt=True) if since else self._client.zrem(key, lead_id)
-        )
-        await timed(self._metrics, call)
+        """Put the lead in the silence set from `since`, or (None) take it out."""
+        pipe = self._client.pipeline(transaction=False)
+        self.queue_silence(pipe, lead_id, since)
+        await timed(self._metrics, pipe.execute())
+
+    def queue_silence(self, pipe: Pipeline, lead_id: str, since: datetime | None) -> None:
+        """mark_silent on `pipe`: never moving a silence earlier, so a replayed old event cannot
+        shorten it."""
+        if since is None:
+            pipe.zrem(self._key("silent"), lead_id)
+        else:
+            pipe.zadd(self._key("silent"), {lead_id: since.timestamp()}, gt=True)
 
     async def claim_silent(self, before: datetime, lease_seconds: int, batch: int) -> list[tuple[str, float]]:
         """Leads silent since before `before` with that instant, each leased for `lease_seconds`."""

@@ -78,7 +78,7 @@ def test_bad_kafka_values_raise_settings_error(name: str, value: str) -> None:
         KafkaSettings.from_env({name: value})
 
 
-@pytest.mark.parametrize("name", ["INGEST_PORT", "SALESFLOW_TOPIC_PARTITIONS"])
+@pytest.mark.parametrize("name", ["INGEST_PORT", "SALESFLOW_TOPIC_PARTITIONS", "SALESFLOW_ROCKSDB_MEMORY_MIB"])
 def test_non_integer_service_values_raise_settings_error(name: str) -> None:
     """Integer settings refuse text with SettingsError naming the variable."""
     with pytest.raises(SettingsError, match=name):
@@ -89,6 +89,13 @@ def test_service_settings_read_their_prefix() -> None:
     """A service's own settings use its upper-case prefix; shared ones are unprefixed."""
     settings = ServiceSettings.from_env("ingest", 8001, {"INGEST_PORT": "9001", "REDIS_URL": "redis://r:6379/2"})
     assert (settings.web_port, settings.redis_url, settings.kafka.local_broker) == (9001, "redis://r:6379/2", True)
+
+
+def test_the_rocksdb_budget_is_read_in_mib_and_refused_below_8() -> None:
+    assert ServiceSettings.from_env("ingest", 8001, {}).rocksdb_memory_mib == 32
+    assert ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_ROCKSDB_MEMORY_MIB": "96"}).rocksdb_memory_mib == 96
+    with pytest.raises(SettingsError, match="at least 8"):
+        ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_ROCKSDB_MEMORY_MIB": "2"})
 
 
 def service(env: dict[str, str]) -> ServiceSettings:

@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as redis
 from prometheus_client import CollectorRegistry
 
-from services.ingest.identity import ClaimInFlight, IdentityStore, LeadClaim
+from services.ingest.identity import ClaimInFlight, IdentityStore, LeadClaim, email_sha256
 from shared.metrics import ServiceMetrics
 from tests.integration.harness import Infra
 
@@ -84,3 +84,40 @@ async def test_a_replayed_engagement_claim_is_the_claimants_own(client: redis.Re
         await other.claim_event(event_id, lead_id)
     await first.confirm(event_id, lead_id)
     assert (await other.claim_event(event_id, lead_id)).duplicate is True
+
+
+async def test_an_engagement_by_email_finds_the_leads_id_and_is_claimed_once(client: redis.Redis) -> None:
+    """One call resolves the email as a lead claim would and claims the event; a replay is ours."""
+    first, other = stores(client, 2)
+    email = address()
+    lead = await first.claim(uuid.uuid4().hex, email)
+    event_id = uuid.uuid4().hex
+    claim = await first.claim_engagement(event_id, email)
+    assert (claim.lead_id, claim.duplicate, claim.new_lead, claim.erased) == (lead.lead_id, False, False, False)
+    assert (await first.claim_engagement(event_id, email)).duplicate is False
+    with pytest.raises(ClaimInFlight):
+        await other.claim_engagement(event_id, email)
+    await first.confirm(event_id, claim.lead_id)
+    again = await other.claim_engagement(event_id, email)
+    assert (again.lead_id, again.duplicate) == (lead.lead_id, True)
+
+
+async def test_an_engagement_from_an_unknown_email_creates_its_lead(client: redis.Redis) -> None:
+    """The lead the engagement creates is the one a later lead submission with that email joins."""
+    (store,) = stores(client, 1)
+    email = address()
+    claim = await store.claim_engagement(uuid.uuid4().hex, email)
+    assert claim.new_lead and claim.lead_id.startswith("lead_")
+    assert await store.lookup(email) == claim.lead_id
+    assert (await store.claim(uuid.uuid4().hex, email)).lead_id == claim.lead_id
+
+
+async def test_an_engagement_from_an_erased_person_claims_and_creates_nothing(client: redis.Redis) -> None:
+    (store,) = stores(client, 1)
+    email = address()
+    await store.erase(email_sha256(email))
+    event_id = uuid.uuid4().hex
+    refused = await store.claim_engagement(event_id, email)
+    assert (refused.erased, refused.lead_id) == (True, "")
+    assert await store.lookup(email) is None
+    assert await client.exists(store._event_key(event_id)) == 0
