@@ -22,7 +22,7 @@ from faust.types import AppT
 MIB = 1024**2
 
 # Of the budget, how much the memtables of all partitions together may hold before RocksDB flushes
-# the largest: a quarter leaves the rest for the blocks the handlers read back.
+# the one being written to: a quarter leaves the rest for the blocks the handlers read back.
 _MEMTABLE_SHARE = 4
 
 

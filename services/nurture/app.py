@@ -60,6 +60,7 @@ class Nurture:
         return self.runtime.redis.pipeline(transaction=False)
 
     async def flush(self, writes: Pipeline) -> None:
+        """Send the queued writes (an empty pipeline sends nothing)."""
         await timed(self.runtime.metrics, writes.execute())
 
     async def commit(
@@ -74,7 +75,7 @@ class Nurture:
         round trip, then events, then the table: a crash before the table write replays the input,
         and timers and derived event ids make the replay harmless. `fired` is a timer member to
         drop unless the new state still wants it."""
-        changes, writes = tuple(changes), writes or self.writes()
+        changes, writes = tuple(changes), self.writes() if writes is None else writes
         stored = record_to_store(record, self.leads.get(record.lead_id))
         queue_lead_writes(writes, self.store, self.index, self.config, record, changes, fired)
         if stored is not None:
@@ -97,7 +98,8 @@ class Nurture:
     async def save(self, record: LeadRecord, writes: Pipeline | None = None) -> None:
         """Write the record to the read model (with whatever `writes` holds), then to the table,
         if it changed."""
-        stored, writes = record_to_store(record, self.leads.get(record.lead_id)), writes or self.writes()
+        stored = record_to_store(record, self.leads.get(record.lead_id))
+        writes = self.writes() if writes is None else writes
         if stored is not None:
             self.index.queue_publish(writes, record)
         await self.flush(writes)

@@ -1,6 +1,6 @@
-"""The Redis writes of one committed lead change, queued on the caller's pipeline so that the
-timer set, the enrolment -> lead map, the company's live set and the silence set cost one round
-trip (a profile found 7.85 commands in about six round trips per assignment before).
+"""The Redis writes of one committed lead change, queued on the caller's pipeline: the timer set,
+the enrolment -> lead map, the company's live set and the silence set cost one round trip between
+them, not one each (redis-py's asyncio client spends about as much CPU per call as the handler).
 """
 
 from __future__ import annotations
