@@ -79,7 +79,7 @@ class Nurture:
         stored = record_to_store(record, self.leads.get(record.lead_id))
         queue_lead_writes(writes, self.store, self.index, self.config, record, changes, fired)
         if stored is not None:
-            self.index.queue_publish(writes, record)
+            self.index.queue_publish(writes, record.lead_id, stored)
         await self.flush(writes)
         for change in changes:
             await self.runtime.send(
@@ -101,7 +101,7 @@ class Nurture:
         stored = record_to_store(record, self.leads.get(record.lead_id))
         writes = self.writes() if writes is None else writes
         if stored is not None:
-            self.index.queue_publish(writes, record)
+            self.index.queue_publish(writes, record.lead_id, stored)
         await self.flush(writes)
         if stored is not None:
             self.leads[record.lead_id] = stored

@@ -15,7 +15,6 @@ from typing import Any
 import redis.asyncio as redis
 from redis.asyncio.client import Pipeline
 
-from services.nurture.leads import LeadRecord
 from shared.metrics import ServiceMetrics
 from shared.redis_client import timed
 
@@ -30,10 +29,11 @@ class LeadIndex:
     def __init__(self, client: redis.Redis, key: Callable[..., str], metrics: ServiceMetrics) -> None:
         self._client, self._key, self._metrics = client, key, metrics
 
-    def queue_publish(self, pipe: Pipeline, record: LeadRecord) -> None:
-        """Replace the lead's enrolments in the read model (an unchanged record writes the same)."""
-        view = {"lead_id": record.lead_id, "enrolments": record.to_dict()["enrolments"]}
-        pipe.set(self._key("lead-enrolments", record.lead_id), json.dumps(view))
+    def queue_publish(self, pipe: Pipeline, lead_id: str, stored: dict[str, Any]) -> None:
+        """Replace the lead's enrolments in the read model from the record as the table stores it
+        (serialised once per change, for both)."""
+        view = {"lead_id": lead_id, "enrolments": stored["enrolments"]}
+        pipe.set(self._key("lead-enrolments", lead_id), json.dumps(view))
 
     async def enrolments(self, lead_id: str) -> dict[str, Any] | None:
         """The lead's enrolments as last published, or None for a lead nurture does not know."""
