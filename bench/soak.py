@@ -2,9 +2,10 @@
 
 All seven services run on a private namespace (with an SMTP sink for nurture and the demo deals for
 opportunity) while leads go to leads.inbound and engagement to engagement.inbound at a steady rate.
-Every `interval` seconds each service's resident memory is read from /proc; the report gives the
-first, last and peak RSS and the least-squares slope in MiB per minute, over the whole run and over
-its second half (after caches and RocksDB's memtables have filled).
+Every `interval` seconds each service's resident memory is read from /proc, and what its RocksDB
+budget holds from its metrics; the report gives the first, last and peak RSS and the least-squares
+slope in MiB per minute, over the whole run and over its second half (after caches and RocksDB's
+memtables have filled), and the same slope of RSS less RocksDB: what grows outside the budget.
 """
 
 from __future__ import annotations
@@ -36,16 +37,33 @@ class SoakSettings:
     interval: float = 10
 
 
-def memory_summary(points: list[tuple[float, float]]) -> dict[str, float]:
-    """First, last and peak RSS (MiB) and the slope (MiB/min), whole run and second half."""
-    half = points[len(points) // 2 :]
+@dataclass(frozen=True)
+class MemorySample:
+    """One service at one moment: seconds since the start, RSS and its RocksDB budget's use (MiB)."""
+
+    at: float
+    rss_mib: float
+    rocksdb_mib: float
+    rocksdb_limit_mib: float
+
+
+def memory_summary(samples: list[MemorySample]) -> dict[str, float]:
+    """First, last and peak RSS (MiB) and the slope (MiB/min), whole run and second half; RocksDB's
+    last, peak and limit (MiB), and the second-half slope of RSS less RocksDB."""
+    rss = [(s.at, s.rss_mib) for s in samples]
+    outside = [(s.at, s.rss_mib - s.rocksdb_mib) for s in samples]
+    half = len(samples) // 2
     return {
-        "first_mib": round(points[0][1], 1),
-        "last_mib": round(points[-1][1], 1),
-        "peak_mib": round(max(v for _, v in points), 1),
-        "slope_mib_per_min": round(slope_per_minute(points), 3),
-        "second_half_slope_mib_per_min": round(slope_per_minute(half), 3),
-        "samples": len(points),
+        "first_mib": round(rss[0][1], 1),
+        "last_mib": round(rss[-1][1], 1),
+        "peak_mib": round(max(v for _, v in rss), 1),
+        "slope_mib_per_min": round(slope_per_minute(rss), 3),
+        "second_half_slope_mib_per_min": round(slope_per_minute(rss[half:]), 3),
+        "rocksdb_last_mib": round(samples[-1].rocksdb_mib, 1),
+        "rocksdb_peak_mib": round(max(s.rocksdb_mib for s in samples), 1),
+        "rocksdb_limit_mib": round(samples[-1].rocksdb_limit_mib, 1),
+        "outside_rocksdb_second_half_slope_mib_per_min": round(slope_per_minute(outside[half:]), 3),
+        "samples": len(samples),
     }
 
 
@@ -100,7 +118,7 @@ def run_soak(infra: Infra, settings: SoakSettings, say: Any = print) -> dict[str
         load = SteadyLoad(infra, namespace, settings)
         load.start()
         points = _sample(services, settings, load, say)
-        consumed = {name: _consumed(name, service.url("/metrics")) for name, service in services.items()}
+        consumed = {name: _consumed(name, _scrape(service)) for name, service in services.items()}
         load.stopping.set()
         load.join(60)
     finally:
@@ -120,26 +138,40 @@ def run_soak(infra: Infra, settings: SoakSettings, say: Any = print) -> dict[str
     }
 
 
-def _consumed(name: str, metrics_url: str) -> int:
+def _scrape(service: Any) -> list[str]:
+    with urllib.request.urlopen(service.url("/metrics"), timeout=10) as response:
+        lines: list[str] = response.read().decode().splitlines()
+    return lines
+
+
+def metric_sum(lines: list[str], name: str) -> float:
+    """The sum of every sample of the metric `name` (all label sets) in a Prometheus exposition."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.split("{", 1)[0].split(" ", 1)[0] == name)
+
+
+def _consumed(name: str, lines: list[str]) -> int:
     """Records the service consumed so far (its events_in counter): tells whether it kept up."""
-    with urllib.request.urlopen(metrics_url, timeout=10) as response:
-        lines = response.read().decode().splitlines()
-    prefix = f"salesflow_{name}_events_in_total{{"
-    return int(sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(prefix)))
+    return int(metric_sum(lines, f"salesflow_{name}_events_in_total"))
+
+
+def _memory_sample(name: str, service: Any, at: float) -> MemorySample:
+    lines = _scrape(service)
+    rocksdb, limit = (metric_sum(lines, f"salesflow_{name}_rocksdb_memory{s}_bytes") for s in ("", "_limit"))
+    return MemorySample(at, service.sample().rss_mib, rocksdb / 2**20, limit / 2**20)
 
 
 def _sample(
     services: dict[str, Any], settings: SoakSettings, load: SteadyLoad, say: Any
-) -> dict[str, list[tuple[float, float]]]:
-    points: dict[str, list[tuple[float, float]]] = {name: [] for name in services}
+) -> dict[str, list[MemorySample]]:
+    points: dict[str, list[MemorySample]] = {name: [] for name in services}
     started = time.monotonic()
     while (elapsed := time.monotonic() - started) <= settings.seconds:
         for name, service in services.items():
-            points[name].append((elapsed, service.sample().rss_mib))
+            points[name].append(_memory_sample(name, service, elapsed))
         say(
             f"  {elapsed:4.0f} s: "
-            + ", ".join(f"{n} {p[-1][1]:.0f}" for n, p in points.items())
-            + f" MiB; sent {load.sent}"
+            + ", ".join(f"{n} {p[-1].rss_mib:.0f} ({p[-1].rocksdb_mib:.0f})" for n, p in points.items())
+            + f" MiB (RocksDB); sent {load.sent}"
         )
         time.sleep(max(0.0, settings.interval - (time.monotonic() - started - elapsed)))
     return points
@@ -174,12 +206,18 @@ def render_markdown(soak: dict[str, Any]) -> str:
         f"{soak['offered']['leads_per_second']:.0f} leads/s + {soak['offered']['engagement_per_second']:.0f} "
         f"engagement events/s (sent {soak['sent']['leads']:,} leads, {soak['sent']['engagement']:,} events).",
         "",
-        "| service | records consumed | first MiB | last MiB | peak MiB | MiB/min (whole) | MiB/min (2nd half) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "RocksDB is what the service's RocksDB budget holds (block cache and memtables), last of its "
+        "limit; the last column is the second-half slope of RSS less RocksDB.",
+        "",
+        "| service | records consumed | first MiB | last MiB | peak MiB | MiB/min (whole) | MiB/min (2nd half) "
+        "| RocksDB MiB | MiB/min outside RocksDB (2nd half) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, m in soak["services"].items():
         lines.append(
             f"| {name} | {m.get('consumed', 0):,} | {m['first_mib']:.1f} | {m['last_mib']:.1f} | {m['peak_mib']:.1f} | "
-            f"{m['slope_mib_per_min']:+.2f} | {m['second_half_slope_mib_per_min']:+.2f} |"
+            f"{m['slope_mib_per_min']:+.2f} | {m['second_half_slope_mib_per_min']:+.2f} | "
+            f"{m['rocksdb_last_mib']:.1f} of {m['rocksdb_limit_mib']:.0f} | "
+            f"{m['outside_rocksdb_second_half_slope_mib_per_min']:+.2f} |"
         )
     return "\n".join(lines) + "\n"

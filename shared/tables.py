@@ -17,6 +17,7 @@ from yarl import URL
 from shared.batching import track_outputs
 from shared.faust_app import ROCKSDB_OPTIONS
 from shared.rocksdb_options import budget_store
+from shared.table_pages import table_pages
 
 
 class TrackedTable(faust.Table[str, Any]):
@@ -69,3 +70,7 @@ class JsonTable:
     def items(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Entries of the partitions this worker owns."""
         yield from self.table.items()
+
+    def pages(self, size: int) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+        """The same entries, `size` at a time, for a walk that awaits between pages (table_pages)."""
+        yield from table_pages(self.table, size)

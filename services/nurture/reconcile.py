@@ -9,7 +9,9 @@ nothing; the send-once key stops a second email in any case.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +19,7 @@ from services.nurture.app import Nurture
 from services.nurture.leads import LeadRecord
 from services.nurture.timers import plan_timers
 
-_BATCH = 500
+_PAGE = 500  # leads per page of the walk: one Redis round trip each
 
 
 class TimerReconciler:
@@ -47,24 +49,29 @@ class TimerReconciler:
         return await self.run()
 
     async def run(self) -> int:
-        """Re-arm every missing step timer of the local partitions, in batches."""
-        timers = list(self.wanted_timers().items())
+        """Re-arm every missing step timer of the local partitions, a page of leads at a time.
+
+        The event loop is yielded after every page, so a walk over a large table neither stalls the
+        handlers nor holds every live timer at once. A rebalance that starts mid-walk ends it; the
+        new assignment runs it again from the start.
+        """
         rearmed = 0
-        for start in range(0, len(timers), _BATCH):
-            rearmed += await self.nurture.store.arm_missing(dict(timers[start : start + _BATCH]))
+        for page in self.nurture.leads.pages(_PAGE):
+            if timers := wanted_timers(stored for _, stored in page):
+                rearmed += await self.nurture.store.arm_missing(timers)
+            await asyncio.sleep(0)  # the handlers run between pages, armed timers or not
+            if not self.ready():
+                self.due_at = 0.0
+                break
         if rearmed:
             self.rearmed.inc(rearmed)
             self.nurture.runtime.log.warning("timers_rearmed", count=rearmed)
         return rearmed
 
-    def wanted_timers(self) -> dict[str, datetime]:
-        """The step timers the local enrolments want, read one record at a time.
 
-        No await while the table is walked (a rebalance must not close a partition under the
-        iterator), and only the timers are kept: holding every decoded record at once made each
-        run's peak, and the memory it left behind, grow with the table.
-        """
-        schedule: dict[str, datetime] = {}
-        for _, stored in self.nurture.leads.items():
-            schedule |= plan_timers(LeadRecord.from_dict(stored).enrolments).schedule
-        return schedule
+def wanted_timers(records: Iterable[dict[str, Any]]) -> dict[str, datetime]:
+    """The step timers the given stored lead records want; only the timers are kept."""
+    schedule: dict[str, datetime] = {}
+    for stored in records:
+        schedule |= plan_timers(LeadRecord.from_dict(stored).enrolments).schedule
+    return schedule

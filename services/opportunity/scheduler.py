@@ -6,6 +6,8 @@ Redis claim, and a mark_alerted command that makes the deal's state remember it.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +18,8 @@ from services.opportunity.state import Opportunity
 
 if TYPE_CHECKING:
     from services.opportunity.app import Opportunities
+
+_PAGE = 500  # deals decoded per page of the alert walk
 
 
 def install_alert_timer(service: Opportunities) -> None:
@@ -44,24 +48,34 @@ def install_alert_timer(service: Opportunities) -> None:
         mark = mark_alerted_record(state.opportunity_id, alerts, now)
         await service.runtime.send("opportunities.commands", state.opportunity_id, ("OpportunityCommand", mark))
 
-    async def check_deal_alerts() -> None:
-        """Every interval: alerts for the deals on this worker's partitions (none while rebalancing)."""
+    def ready() -> bool:
         # TableManagerT does not declare the recovery its implementation has.
         tables: Any = app.tables
         recovered = tables.recovery.completed.is_set() if tables else False
-        if app.rebalancing or not recovered:
-            return
+        return recovered and not app.rebalancing
+
+    async def check_deal_alerts() -> None:
+        """Every interval: alerts for the deals on this worker's partitions (none while rebalancing).
+
+        The table is read a page at a time, the alerts of each page raised before the next is read,
+        so a large table neither stalls the command agent nor is held decoded at once. A rebalance
+        mid-walk ends it; the next interval walks the new assignment.
+        """
         now = datetime.now(UTC)
-        # The table is walked with no await (a rebalance must not close a partition under the
-        # iterator) and only the deals that alert are kept, not every decoded deal.
+        for page in service.table.pages(_PAGE):
+            if not ready():
+                return
+            for state, alerts in due_alerts((opportunity_from_dict(stored) for _, stored in page), now):
+                await raise_alerts(state, alerts, now)
+            await asyncio.sleep(0)  # the command agent runs between pages, alerts raised or not
+
+    def due_alerts(states: Iterable[Opportunity], now: datetime) -> list[tuple[Opportunity, tuple[Alert, ...]]]:
         due = []
-        for _, stored in service.table.items():
-            state = opportunity_from_dict(stored)
+        for state in states:
             pipeline = service.pipelines.get(state.pipeline)
             alerts = () if pipeline is None else check_alerts(state, pipeline, now)
             if alerts:
                 due.append((state, alerts))
-        for state, alerts in due:
-            await raise_alerts(state, alerts, now)
+        return due
 
     app.timer(service.config.alert_interval_seconds)(check_deal_alerts)

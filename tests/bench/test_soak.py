@@ -1,0 +1,61 @@
+"""The soak's arithmetic: what is read off a service's metrics, and the slopes it reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.soak import MemorySample, memory_summary, metric_sum, render_markdown
+
+EXPOSITION = """\
+# HELP salesflow_nurture_rocksdb_memory_bytes Bytes the RocksDB budget holds.
+# TYPE salesflow_nurture_rocksdb_memory_bytes gauge
+salesflow_nurture_rocksdb_memory_bytes 3.3554432e+07
+# HELP salesflow_nurture_rocksdb_memory_limit_bytes The budget.
+# TYPE salesflow_nurture_rocksdb_memory_limit_bytes gauge
+salesflow_nurture_rocksdb_memory_limit_bytes 6.7108864e+07
+salesflow_nurture_events_in_total{topic="leads.assigned"} 120.0
+salesflow_nurture_events_in_total{topic="engagement.recorded"} 30.0
+salesflow_nurture_events_in_created{topic="leads.assigned"} 1.7e+09
+"""
+
+
+def test_metric_sum_adds_every_label_set_of_exactly_that_metric() -> None:
+    """A metric whose name another extends (the limit, the _created series) is not added in."""
+    lines = EXPOSITION.splitlines()
+    assert metric_sum(lines, "salesflow_nurture_rocksdb_memory_bytes") == 32 * 2**20
+    assert metric_sum(lines, "salesflow_nurture_rocksdb_memory_limit_bytes") == 64 * 2**20
+    assert metric_sum(lines, "salesflow_nurture_events_in_total") == 150
+    assert metric_sum(lines, "salesflow_nurture_missing") == 0
+
+
+def samples(rss: list[float], rocksdb: list[float]) -> list[MemorySample]:
+    return [MemorySample(60.0 * i, r, d, 32.0) for i, (r, d) in enumerate(zip(rss, rocksdb, strict=True))]
+
+
+def test_growth_that_is_all_rocksdb_shows_as_flat_outside_it() -> None:
+    """RSS climbs 2 MiB/min, every MiB of it in RocksDB: nothing grows outside the budget."""
+    summary = memory_summary(samples([100, 102, 104, 106, 108, 110], [0, 2, 4, 6, 8, 10]))
+    assert summary["second_half_slope_mib_per_min"] == pytest.approx(2.0)
+    assert summary["outside_rocksdb_second_half_slope_mib_per_min"] == pytest.approx(0.0)
+    assert (summary["rocksdb_last_mib"], summary["rocksdb_peak_mib"], summary["rocksdb_limit_mib"]) == (10, 10, 32)
+
+
+def test_growth_outside_a_full_budget_is_reported_as_such() -> None:
+    """RocksDB sits at its limit while RSS keeps climbing: the growth is outside the budget."""
+    summary = memory_summary(samples([100, 101, 102, 103, 104, 105], [32] * 6))
+    assert summary["outside_rocksdb_second_half_slope_mib_per_min"] == pytest.approx(1.0)
+    assert summary["peak_mib"] == 105 and summary["first_mib"] == 100
+
+
+def test_the_table_gives_rocksdb_against_its_limit() -> None:
+    """One row per service, with RocksDB's last value of its limit and the outside slope."""
+    soak = {
+        "seconds": 300,
+        "interval_seconds": 10,
+        "offered": {"leads_per_second": 20, "engagement_per_second": 40},
+        "sent": {"leads": 6000, "engagement": 12000},
+        "services": {"nurture": memory_summary(samples([100, 101, 102, 103], [28, 29, 30, 31])) | {"consumed": 9}},
+    }
+    row = render_markdown(soak).splitlines()[-1]
+    assert row.startswith("| nurture | 9 | 100.0 | 103.0 |")
+    assert row.endswith("| 31.0 of 32 | +0.00 |")
