@@ -19,7 +19,7 @@ from services.nurture.app import Nurture
 from services.nurture.leads import LeadRecord
 from services.nurture.timers import plan_timers
 
-_PAGE = 500  # leads per page of the walk: one Redis round trip each
+_PAGE = 200  # leads per page: about 7 ms of decoding between yields, one Redis round trip
 
 
 class TimerReconciler:

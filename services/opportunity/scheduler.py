@@ -19,7 +19,7 @@ from services.opportunity.state import Opportunity
 if TYPE_CHECKING:
     from services.opportunity.app import Opportunities
 
-_PAGE = 500  # deals decoded per page of the alert walk
+_PAGE = 200  # deals decoded per page of the alert walk, between yields to the command agent
 
 
 def install_alert_timer(service: Opportunities) -> None:
