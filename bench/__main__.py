@@ -169,7 +169,7 @@ def write(results: dict[str, Any], out: Path) -> None:
         plots.throughput_plot(results, out / "throughput.png")
 
 
-def soak(seconds: float, leads_per_second: float, out: Path) -> int:
+def soak(seconds: float, leads_per_second: float, out: Path, service_env: dict[str, str]) -> int:
     """The memory soak alone (not part of the default run: it alone takes `seconds`)."""
     started = time.monotonic()
     infra = ensure_infra()
@@ -178,7 +178,9 @@ def soak(seconds: float, leads_per_second: float, out: Path) -> int:
         results: dict[str, Any] = {
             "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": describe(infra.bootstrap),
-            "soak": run_soak(infra, SoakSettings(seconds, leads_per_second, 2 * leads_per_second), say),
+            "soak": run_soak(
+                infra, SoakSettings(seconds, leads_per_second, 2 * leads_per_second, service_env=service_env), say
+            ),
         }
     finally:
         stop_infra(infra)
@@ -189,6 +191,13 @@ def soak(seconds: float, leads_per_second: float, out: Path) -> int:
     return 0
 
 
+def parse_service_env(parser: argparse.ArgumentParser, pairs: list[str]) -> dict[str, str]:
+    """NAME=VALUE pairs as a dict; anything else is a usage error."""
+    if bad := [p for p in pairs if "=" not in p or not p.split("=", 1)[0]]:
+        parser.error(f"--service-env takes NAME=VALUE, got {bad}")
+    return dict(p.split("=", 1) for p in pairs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short smoke run (one run each, small loads)")
@@ -197,9 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stages", help=f"only these stages in the stages section, comma-separated: {STAGES}")
     parser.add_argument("--soak", type=float, metavar="SECONDS", help="only the memory soak, this long (600: 10 min)")
     parser.add_argument("--soak-rate", type=float, default=50, help="soak leads/s (engagement: twice that)")
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="soak: set this in every service's environment (an allocator, a budget), repeatable",
+    )
     args = parser.parse_args(argv)
     if args.soak:
-        return soak(args.soak, args.soak_rate, args.out)
+        return soak(args.soak, args.soak_rate, args.out, parse_service_env(parser, args.service_env))
     sections = [s for s in args.sections.split(",") if s]
     unknown = set(sections) - set(SECTIONS)
     if unknown:

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ class SoakSettings:
     leads_per_second: float = 50
     engagement_per_second: float = 100
     interval: float = 10
+    service_env: dict[str, str] = field(default_factory=dict)  # on top of each service's own
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def run_soak(infra: Infra, settings: SoakSettings, say: Any = print) -> dict[str
     from tools.devstack import NURTURE_DEMO
 
     smtp_port = free_port()
-    env = NURTURE_DEMO | scoring_env() | {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)}
+    env = NURTURE_DEMO | scoring_env() | {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)} | settings.service_env
     namespace = Namespace(infra, "soak", env | {"INGEST_RATE_LIMIT_PER_SECOND": "100000000"})
     sink = _start_smtp_sink(namespace, smtp_port)
     try:
@@ -133,6 +134,7 @@ def run_soak(infra: Infra, settings: SoakSettings, say: Any = print) -> dict[str
             "engagement_per_second": settings.engagement_per_second,
         },
         "sent": load.sent,
+        "service_env": settings.service_env,
         "scoring_mql_threshold": BENCH_MQL_THRESHOLD,
         "services": {name: memory_summary(series) | {"consumed": consumed[name]} for name, series in points.items()},
     }
@@ -204,7 +206,9 @@ def render_markdown(soak: dict[str, Any]) -> str:
     lines = [
         f"Soak: {soak['seconds']:.0f} s, RSS every {soak['interval_seconds']:.0f} s, offered "
         f"{soak['offered']['leads_per_second']:.0f} leads/s + {soak['offered']['engagement_per_second']:.0f} "
-        f"engagement events/s (sent {soak['sent']['leads']:,} leads, {soak['sent']['engagement']:,} events).",
+        f"engagement events/s (sent {soak['sent']['leads']:,} leads, {soak['sent']['engagement']:,} events)"
+        + "".join(f", {name}={value}" for name, value in soak.get("service_env", {}).items())
+        + ".",
         "",
         "RocksDB is what the service's RocksDB budget holds (block cache and memtables), last of its "
         "limit; the last column is the second-half slope of RSS less RocksDB.",

@@ -1,8 +1,9 @@
 """The scheduler loop: every second, hand due timers back to the lead's partition (steps, meeting
 reminders, re-engagement of silent leads) and raise tasks.overdue for tasks past due and not done;
-after an assignment and every so often, re-arm step timers Redis lost (reconcile.py).
+and, on a timer of its own, after an assignment and every so often, re-arm step timers Redis lost
+(reconcile.py).
 
-It never touches the table (a timer runs outside any agent); the nurture.due agent does.
+It never writes the table (a timer runs outside any agent); the nurture.due agent does.
 """
 
 from __future__ import annotations
@@ -68,18 +69,24 @@ async def wake_silent(nurture: Nurture, now: datetime) -> int:
 
 
 def install_scheduler(nurture: Nurture) -> None:
-    """Register the timer on the app; every worker runs it, the lease keeps them from colliding."""
+    """Register the timers on the app; every worker runs them, the lease keeps them from colliding.
+
+    The reconcile has a timer of its own: a walk over a large table takes seconds (it yields to
+    the handlers between pages), and due steps must not wait for it.
+    """
 
     app = nurture.runtime.app
+    interval = nurture.config.scheduler_interval_seconds
     reconciler = TimerReconciler(nurture)
     app.on_partitions_assigned.connect(reconciler.on_assigned)  # type: ignore[arg-type]
-    timer = app.timer(interval=nurture.config.scheduler_interval_seconds, name="nurture.scheduler")
 
-    @timer  # type: ignore[untyped-decorator]  # faust's decorators are untyped
+    scheduler = app.timer(interval=interval, name="nurture.scheduler")
+    reconcile = app.timer(interval=interval, name="nurture.reconcile")
+
+    @scheduler  # type: ignore[untyped-decorator]  # faust's decorators are untyped
     async def drain_timers() -> None:
         now = datetime.now(UTC)
         try:
-            await reconciler.maybe_run()
             fired = await fire_due(nurture, now)
             woken = await wake_silent(nurture, now)
         except TransientFailure as exc:
@@ -87,3 +94,10 @@ def install_scheduler(nurture: Nurture) -> None:
             return
         if fired or woken:
             nurture.runtime.log.info("timers_fired", count=fired, silent_leads=woken)
+
+    @reconcile  # type: ignore[untyped-decorator]
+    async def reconcile_timers() -> None:
+        try:
+            await reconciler.maybe_run()  # itself waits for its interval and for recovered tables
+        except TransientFailure as exc:
+            nurture.runtime.log.warning("reconcile_skipped", error=str(exc))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
+from bench.__main__ import main, parse_service_env
 from bench.soak import MemorySample, memory_summary, metric_sum, render_markdown
 
 EXPOSITION = """\
@@ -59,3 +62,29 @@ def test_the_table_gives_rocksdb_against_its_limit() -> None:
     row = render_markdown(soak).splitlines()[-1]
     assert row.startswith("| nurture | 9 | 100.0 | 103.0 |")
     assert row.endswith("| 31.0 of 32 | +0.00 |")
+
+
+def test_the_heading_names_the_environment_the_services_ran_with() -> None:
+    """A soak run with an allocator setting says so, so its table is not mistaken for the default's."""
+    soak = {
+        "seconds": 60,
+        "interval_seconds": 10,
+        "offered": {"leads_per_second": 20, "engagement_per_second": 40},
+        "sent": {"leads": 1200, "engagement": 2400},
+        "service_env": {"MALLOC_ARENA_MAX": "2"},
+        "services": {},
+    }
+    assert render_markdown(soak).splitlines()[0].endswith("2,400 events), MALLOC_ARENA_MAX=2.")
+
+
+@pytest.mark.parametrize("pairs", [["NOEQUALS"], ["=value"]])
+def test_service_env_must_be_name_equals_value(pairs: list[str]) -> None:
+    """A malformed --service-env is a usage error, not a soak that silently ran without it."""
+    with pytest.raises(SystemExit):
+        main(["--soak", "1", *(f"--service-env={p}" for p in pairs)])
+
+
+def test_service_env_pairs_keep_everything_after_the_first_equals() -> None:
+    """A value may itself hold '=' (LD_PRELOAD paths do not, but options strings do)."""
+    parser = argparse.ArgumentParser()
+    assert parse_service_env(parser, ["A=1", "B=x=y"]) == {"A": "1", "B": "x=y"}
