@@ -40,7 +40,7 @@ class TotalsCache:
         self.partitions = partitions
         self._cache: dict[int, PartitionTotals] | None = None
         # Parts changed since the last publish: written docs and deleted names, per partition.
-        self.pending: dict[int, tuple[dict[str, Any], set[str]]] = {}
+        self.pending: dict[int, Change] = {}
 
     def reset(self) -> None:
         """Forget the totals (partitions may have moved); the tables are the truth."""
@@ -89,11 +89,22 @@ class TotalsCache:
 
     def save(self, partition: int, before: PartitionTotals, after: PartitionTotals) -> None:
         """Keep the folded totals and note the parts the next publish must write or delete."""
-        writes, deletes = changed_docs(before, after)
         self._totals()[partition] = after
-        pending_writes, pending_deletes = self.pending.setdefault(partition, ({}, set()))
-        pending_writes.update(writes)
-        for part in deletes:
-            pending_writes.pop(part, None)
-        pending_deletes.difference_update(writes)
-        pending_deletes.update(deletes)
+        older = self.pending.get(partition, ({}, set()))
+        writes, deletes = changed_docs(before, after)
+        self.pending[partition] = merge_changes(older, (writes, set(deletes)))
+
+    def restore(self, partition: int, writes: dict[str, Any], deletes: set[str]) -> None:
+        """Put back a change whose publish failed, under any change noted since (which is newer)."""
+        newer = self.pending.get(partition, ({}, set()))
+        self.pending[partition] = merge_changes((writes, deletes), newer)
+
+
+Change = tuple[dict[str, Any], set[str]]  # parts to write (name -> document), parts to delete
+
+
+def merge_changes(older: Change, newer: Change) -> Change:
+    """One change with the effect of `older` then `newer`: a part's last write or delete wins."""
+    (older_writes, older_deletes), (newer_writes, newer_deletes) = older, newer
+    writes = {k: v for k, v in older_writes.items() if k not in newer_deletes} | newer_writes
+    return writes, (older_deletes - newer_writes.keys()) | newer_deletes

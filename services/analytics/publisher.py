@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from services.analytics.partitions import tables_ready
+from shared.errors import TransientFailure
 from shared.topics import physical_name
 
 if TYPE_CHECKING:
@@ -35,11 +36,23 @@ class Publisher:
         return {tp.partition for tp in consumer.assignment() if tp.topic == self.topic} if consumer else set()
 
     async def publish(self) -> None:
-        """Publish new partitions whole, then every pending change."""
+        """Publish new partitions whole, then every pending change.
+
+        Redis away or slow skips the rest of the pass, nothing lost: a partition not yet written
+        whole is written whole next time, and a change that failed goes back to pending.
+        """
         if not tables_ready(self.analytics.runtime.app):
             return
+        try:
+            await self._publish()
+        except TransientFailure as exc:
+            self.analytics.runtime.log.warning("read_model_publish_skipped", error=str(exc))
+
+    async def _publish(self) -> None:
         generation, totals, model = self.generation, self.analytics.totals, self.analytics.read_model
         for partition in sorted(self.owned() - self.published):
+            if generation != self.generation:
+                return  # a rebalance reset the totals during the last write; the next pass starts over
             # Snapshot and drop the pending changes with no await between, so a fold that lands
             # while the snapshot is written stays pending for the next pass.
             docs = totals.partition_docs(partition)
@@ -48,8 +61,15 @@ class Publisher:
             if generation == self.generation:
                 self.published.add(partition)
         for partition in list(totals.pending):
+            if generation != self.generation:
+                return
             writes, deletes = totals.pending.pop(partition)
-            await model.update(partition, writes, deletes)
+            try:
+                await model.update(partition, writes, deletes)
+            except TransientFailure:
+                if generation == self.generation:  # else the partition may be another worker's now
+                    totals.restore(partition, writes, deletes)
+                raise
 
 
 def install_publisher(analytics: Analytics) -> Publisher:
