@@ -20,6 +20,13 @@ from shared.rocksdb_options import budget_store
 from shared.table_pages import table_pages
 
 
+def tables_ready(app: faust.App) -> bool:
+    """True when no rebalance is running and the tables have recovered from their changelogs:
+    before that a table holds only part of its partitions' state."""
+    tables: Any = app.tables  # TableManagerT does not declare the recovery its implementation has
+    return not app.rebalancing and bool(tables and tables.recovery.completed.is_set())
+
+
 class TrackedTable(faust.Table[str, Any]):
     """A Faust table whose changelog records join the batch being handled.
 

@@ -26,7 +26,7 @@ from services.analytics.entities import (
 from services.analytics.http_api import install_http_api
 from services.analytics.inputs import LEAD_INPUTS, LeadInput
 from services.analytics.links import DealLink, fact_from_dict, fact_to_dict, lead_facts
-from services.analytics.partitions import TotalsCache, tables_ready
+from services.analytics.partitions import TotalsCache
 from services.analytics.publisher import install_publisher
 from services.analytics.store import ReadModel
 from services.analytics.totals import PartitionTotals, new_totals
@@ -34,7 +34,7 @@ from shared.dead_letters import RecordMeta
 from shared.errors import InvalidRecord
 from shared.health import install_health
 from shared.runtime import ServiceRuntime, runtime_for
-from shared.tables import JsonTable
+from shared.tables import JsonTable, tables_ready
 from shared.topics import physical_name
 
 RELAY = "salesflow-analytics-lead-steps"

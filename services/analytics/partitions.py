@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import faust
 from aiokafka.partitioner import murmur2
 
 from services.analytics.entities import DealState, LeadState, deal_state_from_dict, lead_state_from_dict, recount
@@ -17,11 +16,14 @@ from services.analytics.speed import SlaPolicy
 from services.analytics.totals import PartitionTotals, changed_docs, totals_docs
 from shared.tables import JsonTable
 
+Change = tuple[dict[str, Any], set[str]]  # parts to write (name -> document), parts to delete
 
-def tables_ready(app: faust.App) -> bool:
-    """True when no rebalance is running and the tables have recovered from their changelogs."""
-    tables: Any = app.tables  # TableManagerT does not declare the recovery its implementation has
-    return not app.rebalancing and bool(tables and tables.recovery.completed.is_set())
+
+def merge_changes(older: Change, newer: Change) -> Change:
+    """One change with the effect of `older` then `newer`: a part's last write or delete wins."""
+    (older_writes, older_deletes), (newer_writes, newer_deletes) = older, newer
+    writes = {k: v for k, v in older_writes.items() if k not in newer_deletes} | newer_writes
+    return writes, (older_deletes - newer_writes.keys()) | newer_deletes
 
 
 class TotalsCache:
@@ -98,13 +100,3 @@ class TotalsCache:
         """Put back a change whose publish failed, under any change noted since (which is newer)."""
         newer = self.pending.get(partition, ({}, set()))
         self.pending[partition] = merge_changes((writes, deletes), newer)
-
-
-Change = tuple[dict[str, Any], set[str]]  # parts to write (name -> document), parts to delete
-
-
-def merge_changes(older: Change, newer: Change) -> Change:
-    """One change with the effect of `older` then `newer`: a part's last write or delete wins."""
-    (older_writes, older_deletes), (newer_writes, newer_deletes) = older, newer
-    writes = {k: v for k, v in older_writes.items() if k not in newer_deletes} | newer_writes
-    return writes, (older_deletes - newer_writes.keys()) | newer_deletes

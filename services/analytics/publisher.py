@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from services.analytics.partitions import tables_ready
 from shared.errors import TransientFailure
+from shared.tables import tables_ready
 from shared.topics import physical_name
 
 if TYPE_CHECKING:

@@ -18,6 +18,7 @@ from typing import Any
 from services.nurture.app import Nurture
 from services.nurture.leads import LeadRecord
 from services.nurture.timers import plan_timers
+from shared.tables import tables_ready
 
 _PAGE = 200  # leads per page: about 7 ms of decoding between yields, one Redis round trip
 
@@ -37,9 +38,7 @@ class TimerReconciler:
         self.due_at = 0.0
 
     def ready(self) -> bool:
-        app = self.nurture.runtime.app
-        tables: Any = app.tables  # TableManagerT does not declare the recovery its implementation has
-        return not app.rebalancing and bool(tables and tables.recovery.completed.is_set())
+        return tables_ready(self.nurture.runtime.app)
 
     async def maybe_run(self) -> int:
         """Reconcile if due and the tables are whole; returns how many timers were re-armed."""

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from services.opportunity.alerts import Alert, check_alerts
 from services.opportunity.records import alert_record, mark_alerted_record
 from services.opportunity.serialization import opportunity_from_dict
 from services.opportunity.state import Opportunity
+from shared.tables import tables_ready
 
 if TYPE_CHECKING:
     from services.opportunity.app import Opportunities
@@ -48,12 +49,6 @@ def install_alert_timer(service: Opportunities) -> None:
         mark = mark_alerted_record(state.opportunity_id, alerts, now)
         await service.runtime.send("opportunities.commands", state.opportunity_id, ("OpportunityCommand", mark))
 
-    def ready() -> bool:
-        # TableManagerT does not declare the recovery its implementation has.
-        tables: Any = app.tables
-        recovered = tables.recovery.completed.is_set() if tables else False
-        return recovered and not app.rebalancing
-
     async def check_deal_alerts() -> None:
         """Every interval: alerts for the deals on this worker's partitions (none while rebalancing).
 
@@ -63,7 +58,7 @@ def install_alert_timer(service: Opportunities) -> None:
         """
         now = datetime.now(UTC)
         for page in service.table.pages(_PAGE):
-            if not ready():
+            if not tables_ready(app):
                 return
             for state, alerts in due_alerts((opportunity_from_dict(stored) for _, stored in page), now):
                 await raise_alerts(state, alerts, now)

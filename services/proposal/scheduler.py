@@ -14,6 +14,7 @@ from services.proposal import events, workflow
 from services.proposal.ledger import Ledger
 from services.proposal.refusals import refused_as_invalid
 from services.proposal.workflow import checks_due
+from shared.tables import tables_ready
 
 if TYPE_CHECKING:
     from services.proposal.app import Proposals
@@ -30,9 +31,7 @@ class DeadlineScanner:
         self.scans_total = metrics.counter("deadline_scans_total", "Completed scans of the local ledgers.")
 
     async def scan(self) -> None:
-        app = self.proposals.runtime.app
-        recovery = app.tables.recovery  # type: ignore[attr-defined]  # on the manager, not its interface
-        if app.rebalancing or not recovery.completed.is_set():
+        if not tables_ready(self.proposals.runtime.app):
             return  # the table is incomplete until recovery ends; the next tick catches up
         now, still_due = datetime.now(UTC), set()
         for opportunity_id, ledger in self.proposals.ledgers.local_ledgers():
