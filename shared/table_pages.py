@@ -27,8 +27,8 @@ def table_pages(table: faust.Table[Any, Any], size: int) -> Iterator[list[tuple[
     """
     store = table.data
     if not isinstance(store, RocksDBStore) or not store.use_rocksdict:
-        yield from _chunks(iter(table.items()), size)
-        return
+        # Every service's tables are on RocksDB through rocksdict (shared/faust_app.py).
+        raise TypeError(f"table {table.name} is not on Faust's rocksdict store; it cannot be paged")
     for partition in sorted(store._dbs):
         after: bytes | None = None
         while (db := _owned_db(table, store, partition)) is not None:
@@ -58,8 +58,3 @@ def _read_page(db: Any, after: bytes | None, size: int, skipped: bytes) -> list[
     items = db.items(from_key=after, read_opt=read_options)
     wanted = ((k, v) for k, v in items if k != after and k != skipped)
     return list(islice(wanted, size))
-
-
-def _chunks(items: Iterator[tuple[Any, Any]], size: int) -> Iterator[list[tuple[Any, Any]]]:
-    while chunk := list(islice(items, size)):
-        yield chunk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import pytest
 
@@ -50,15 +51,20 @@ def test_growth_outside_a_full_budget_is_reported_as_such() -> None:
     assert summary["peak_mib"] == 105 and summary["first_mib"] == 100
 
 
-def test_the_table_gives_rocksdb_against_its_limit() -> None:
-    """One row per service, with RocksDB's last value of its limit and the outside slope."""
-    soak = {
-        "seconds": 300,
+def soak_result(services: dict[str, Any]) -> dict[str, Any]:
+    """What run_soak returns for a 60 s run at 20 leads/s, around the given service summaries."""
+    return {
+        "seconds": 60,
         "interval_seconds": 10,
         "offered": {"leads_per_second": 20, "engagement_per_second": 40},
-        "sent": {"leads": 6000, "engagement": 12000},
-        "services": {"nurture": memory_summary(samples([100, 101, 102, 103], [28, 29, 30, 31])) | {"consumed": 9}},
+        "sent": {"leads": 1200, "engagement": 2400},
+        "services": services,
     }
+
+
+def test_the_table_gives_rocksdb_against_its_limit() -> None:
+    """One row per service, with RocksDB's last value of its limit and the outside slope."""
+    soak = soak_result({"nurture": memory_summary(samples([100, 101, 102, 103], [28, 29, 30, 31])) | {"consumed": 9}})
     row = render_markdown(soak).splitlines()[-1]
     assert row.startswith("| nurture | 9 | 100.0 | 103.0 |")
     assert row.endswith("| 31.0 of 32 | +0.00 |")
@@ -66,14 +72,7 @@ def test_the_table_gives_rocksdb_against_its_limit() -> None:
 
 def test_the_heading_names_the_environment_the_services_ran_with() -> None:
     """A soak run with an allocator setting says so, so its table is not mistaken for the default's."""
-    soak = {
-        "seconds": 60,
-        "interval_seconds": 10,
-        "offered": {"leads_per_second": 20, "engagement_per_second": 40},
-        "sent": {"leads": 1200, "engagement": 2400},
-        "service_env": {"MALLOC_ARENA_MAX": "2"},
-        "services": {},
-    }
+    soak = soak_result({}) | {"service_env": {"MALLOC_ARENA_MAX": "2"}}
     assert render_markdown(soak).splitlines()[0].endswith("2,400 events), MALLOC_ARENA_MAX=2.")
 
 
