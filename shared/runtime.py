@@ -10,11 +10,12 @@ committable) only after the broker acknowledged every output they produced.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -37,6 +38,9 @@ from shared.topics import Cleanup, dlq_name, physical_name, topic_spec
 
 R = TypeVar("R")
 Handler = Callable[[R, RecordMeta], Awaitable[None]]
+# A batch's (record, meta) pairs -> per record None, or the InvalidRecord to dead-letter it with.
+BatchHandler = Callable[[list[tuple[dict[str, Any], RecordMeta]]], Awaitable[list[InvalidRecord | None]]]
+ProcessEvents = Callable[[faust.StreamT[bytes], list[faust.EventT[bytes]]], Awaitable[None]]
 MAX_RETRY_DELAY = 5.0
 # sysexits' EX_SOFTWARE: an internal software error.
 EXIT_RECORD_FAILED = 70
@@ -145,11 +149,35 @@ class ServiceRuntime:
         already fetched are handled in batches of up to MAX_BATCH, one after another (per-key order
         kept, a dead letter per record); the batch is acknowledged once its outputs are.
         """
-        spec = topic_spec(name)
-        if spec.record is None:
-            raise ValueError(f"{name} carries no Avro record")
-        expected = spec.record
+        expected = _record_name(name)
 
+        async def each(stream: faust.StreamT[bytes], events: list[faust.EventT[bytes]]) -> None:
+            for event in events:
+                # Faust's tables read and write the partition of the current event; the stream left it
+                # at the batch's last event, which may be another partition's: make it this record's.
+                cast(faust.Stream[bytes], stream)._set_current_event(event)
+                await self._process(_meta(event, name), event.value, expected, record_type, handler)
+
+        self._agent(name, each)
+
+    def consume_batches(self, name: str, handler: BatchHandler) -> None:
+        """Register an agent on topic `name` that hands `handler` each fetched batch at once, so its
+        round trips to Redis are paid per batch rather than per record.
+
+        The handler gets the decoded records with their metadata, in order (a record that does not
+        decode is dead-lettered first), and answers per record None, or the InvalidRecord that sends
+        it to the dead-letter topic. A TransientFailure retries the whole batch, so the handler
+        must be idempotent per record. It must not use tables: Faust's current event is the
+        batch's last. Each record's processing time is its batch's.
+        """
+        expected = _record_name(name)
+
+        async def together(stream: faust.StreamT[bytes], events: list[faust.EventT[bytes]]) -> None:
+            await self._process_together(name, events, expected, handler)
+
+        self._agent(name, together)
+
+    def _agent(self, name: str, process: ProcessEvents) -> None:
         async def agent(stream: faust.StreamT[bytes]) -> None:
             manual = cast(faust.Stream[bytes], stream).noack()
             batch: list[faust.EventT[bytes]] = []
@@ -158,40 +186,28 @@ class ServiceRuntime:
                 batch.append(event)
                 if len(batch) < MAX_BATCH and _more_fetched(manual):
                     continue
-                settling.append(await self._process_batch(manual, batch, name, expected, record_type, handler))
+                settling.append(await self._process_batch(manual, batch, process))
                 batch = []
                 _resume_drained_partitions(manual)
                 while settling and (settling[0].done() or len(settling) > MAX_SETTLING):
                     await settling.popleft()
 
         agent.__name__ = f"consume_{name.replace('.', '_')}"
-        if spec.cleanup is Cleanup.DELETE:  # a compacted topic has holes of its own
+        if topic_spec(name).cleanup is Cleanup.DELETE:  # a compacted topic has holes of its own
             self._holes.topics.add(physical_name(name, self.settings.topic_prefix))
         self.app.agent(self.topic(name), name=f"{self.service}.{name}")(agent)
 
     async def _process_batch(
-        self,
-        stream: faust.StreamT[bytes],
-        events: list[faust.EventT[bytes]],
-        name: str,
-        expected: str,
-        record_type: type[Any] | None,
-        handler: Handler[Any],
+        self, stream: faust.StreamT[bytes], events: list[faust.EventT[bytes]], process: ProcessEvents
     ) -> asyncio.Future[None]:
         """Handle the records in order; returns the task that acknowledges them once their outputs are.
 
         The next batch is handled meanwhile: waiting for the broker here would idle the loop.
         """
-        handled = []
         with open_batch() as batch:
-            for event in events:
-                if not await self._holes.admit(event.message):
-                    continue  # not acknowledged: fetched and handled again after the seek
-                handled.append(event)
-                # Faust's tables read and write the partition of the current event; the stream left it
-                # at the batch's last event, which may be another partition's: make it this record's.
-                cast(faust.Stream[bytes], stream)._set_current_event(event)
-                await self._process(_meta(event, name), event.value, expected, record_type, handler)
+            # A record the hole guard does not admit is not acknowledged: fetched and handled again after the seek.
+            handled = [event for event in events if await self._holes.admit(event.message)]
+            await process(stream, handled)
         return asyncio.ensure_future(self._settle(stream, handled, batch))
 
     async def _settle(self, stream: faust.StreamT[bytes], events: list[faust.EventT[bytes]], batch: Batch) -> None:
@@ -207,26 +223,57 @@ class ServiceRuntime:
     ) -> None:
         started = time.perf_counter()
         self.metrics.events_in.labels(meta.topic).inc()
-        structlog.contextvars.bind_contextvars(topic=meta.topic, partition=meta.partition, offset=meta.offset)
+        with _record_context(meta):
+            try:
+                value = self.codec.decode_as(data, expected)
+                self._observe_age(meta.topic, value)
+                record = from_avro(record_type, value) if record_type else value
+                await self._with_retries(lambda: handler(record, meta))
+            except (DecodeError, InvalidRecord) as exc:
+                await self.dead_letter(meta, data, exc)
+            except Exception as exc:
+                self.crash(exc)
+            finally:
+                self.metrics.processing_seconds.labels(meta.topic).observe(time.perf_counter() - started)
+
+    async def _process_together(
+        self, name: str, events: list[faust.EventT[bytes]], expected: str, handler: BatchHandler
+    ) -> None:
+        started = time.perf_counter()
+        self.metrics.events_in.labels(name).inc(len(events))
+        decoded: list[tuple[Any, RecordMeta, bytes]] = []
+        for event in events:
+            meta = _meta(event, name)
+            try:
+                value = self.codec.decode_as(event.value, expected)
+            except DecodeError as exc:
+                with _record_context(meta):
+                    await self.dead_letter(meta, event.value, exc)
+                continue
+            self._observe_age(name, value)
+            decoded.append((value, meta, event.value))
+        if not decoded:
+            return
+        structlog.contextvars.bind_contextvars(topic=name)
         try:
-            value = self.codec.decode_as(data, expected)
-            self._observe_age(meta.topic, value)
-            record = from_avro(record_type, value) if record_type else value
-            await self._with_retries(lambda: handler(record, meta))
-        except (DecodeError, InvalidRecord) as exc:
-            await self.dead_letter(meta, data, exc)
+            answers = await self._with_retries(lambda: handler([(value, meta) for value, meta, _ in decoded]))
+            for (_, meta, data), answer in zip(decoded, answers, strict=True):
+                if answer is not None:
+                    with _record_context(meta):
+                        await self.dead_letter(meta, data, answer)
         except Exception as exc:
             self.crash(exc)
         finally:
-            structlog.contextvars.unbind_contextvars("topic", "partition", "offset")
-            self.metrics.processing_seconds.labels(meta.topic).observe(time.perf_counter() - started)
+            structlog.contextvars.unbind_contextvars("topic")
+            elapsed = time.perf_counter() - started
+            for _ in decoded:
+                self.metrics.processing_seconds.labels(name).observe(elapsed)
 
-    async def _with_retries(self, call: Callable[[], Awaitable[None]]) -> None:
+    async def _with_retries(self, call: Callable[[], Awaitable[R]]) -> R:
         delay = 0.1
         while True:
             try:
-                await call()
-                return
+                return await call()
             except TransientFailure as exc:
                 # Never dead-letter an outage: wait and try the same record again.
                 self.log.warning("dependency_unavailable", error=str(exc), retry_in_seconds=delay)
@@ -260,6 +307,24 @@ class ServiceRuntime:
         if isinstance(occurred, datetime):
             age = (datetime.now(UTC) - occurred).total_seconds()
             self.metrics.event_age_seconds.labels(topic).observe(max(age, 0.0))
+
+
+def _record_name(topic: str) -> str:
+    """The Avro record the contract topic `topic` carries."""
+    record = topic_spec(topic).record
+    if record is None:
+        raise ValueError(f"{topic} carries no Avro record")
+    return record
+
+
+@contextlib.contextmanager
+def _record_context(meta: RecordMeta) -> Iterator[None]:
+    """Log lines written meanwhile name the record."""
+    structlog.contextvars.bind_contextvars(topic=meta.topic, partition=meta.partition, offset=meta.offset)
+    try:
+        yield
+    finally:
+        structlog.contextvars.unbind_contextvars("topic", "partition", "offset")
 
 
 def _more_fetched(stream: faust.StreamT[bytes]) -> bool:

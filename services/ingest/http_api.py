@@ -111,11 +111,10 @@ def install_http_api(ingest: Ingest) -> None:
         runtime.redis, runtime.redis_key("ratelimit", ""), ingest.config.rate_limit_per_second, runtime.metrics
     )
 
-    async def capture_engagements(items: list[dict[str, Any]]) -> list[Outcome]:
-        return [await ingest.capture_engagement(item, wait=True) for item in items]
-
     leads = Submission(ingest, api, limiter, validate_lead, lambda items: ingest.capture_leads(items, wait=True))
-    engagement = Submission(ingest, api, limiter, validate_engagement, capture_engagements)
+    engagement = Submission(
+        ingest, api, limiter, validate_engagement, lambda items: ingest.capture_engagements(items, wait=True)
+    )
 
     @app.page("/v1/leads")
     class Leads(View):

@@ -18,6 +18,7 @@ import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as redis
 
@@ -25,101 +26,109 @@ from shared.errors import TransientFailure
 from shared.metrics import ServiceMetrics
 from shared.redis_client import timed
 
-PENDING = b"pending:"
 DUPLICATE, IN_FLIGHT = 1, 2
 
-# What an existing claim `seen` in `key` means for claimant `owner`, as {lead_id, state, new_lead}:
-# confirmed -> duplicate; pending by us (our reply was lost) -> ours again, TTL renewed;
-# pending by someone else (or in the old format without a claimant) -> in flight.
-_SEEN = """
-local function seen_claim(key, seen, owner, ttl)
-  if string.sub(seen, 1, 8) ~= 'pending:' then return {seen, 1, 0} end
+# Shared by both claim scripts. ARGV[1] is the pending TTL seconds and ARGV[2] the claimant.
+# `claim(event, resolve)` claims one event as if alone and returns {lead_id, state (0 ours,
+# 1 duplicate, 2 in flight), new_lead, erased (0)}; `resolve()` gives the (lead_id, new_lead) for an
+# event not seen before. An existing claim is read as: confirmed -> duplicate; pending by us (our
+# reply was lost) -> ours again, TTL renewed; pending by someone else (or in the old format without
+# a claimant) -> in flight. An event claimed earlier in the same call is a duplicate: a batch that
+# carries one event_id twice captures it once.
+_CLAIM = """
+local ttl, owner = ARGV[1], ARGV[2]
+local claimed = {}
+local function pending(lead, new)
+  return 'pending:' .. lead .. '|' .. new .. '|' .. owner
+end
+local function seen_claim(key, seen)
+  if string.sub(seen, 1, 8) ~= 'pending:' then return {seen, 1, 0, 0} end
   local lead, new, claimant = string.match(seen, '^pending:([^|]*)|(%d)|(.*)$')
   if claimant == owner then
     redis.call('EXPIRE', key, ttl)
-    return {lead, 0, tonumber(new)}
+    return {lead, 0, tonumber(new), 0}
   end
-  return {lead or string.sub(seen, 9), 2, 0}
+  return {lead or string.sub(seen, 9), 2, 0, 0}
 end
-local function pending(lead, new, owner)
-  return 'pending:' .. lead .. '|' .. new .. '|' .. owner
+local function claim(event, resolve)
+  if claimed[event] then return {claimed[event], 1, 0, 0} end
+  local seen = redis.call('GET', event)
+  local reply
+  if seen then
+    reply = seen_claim(event, seen)
+  else
+    local lead, new = resolve()
+    redis.call('SET', event, pending(lead, new), 'EX', tonumber(ttl))
+    reply = {lead, 0, new, 0}
+  end
+  if reply[2] == 0 then claimed[event] = reply[1] end
+  return reply
 end
+local function erased_refusal() return {'', 0, 0, 1} end
 """
 
 # A batch of lead claims in one call, each exactly as if claimed alone, in order.
-# KEYS, three per lead: event claim, identity, erased marker. ARGV[1] pending TTL seconds,
-# ARGV[2] the claimant, ARGV[3] a random nonce, ARGV[3 + i] "1" when lead i carries marketing
-# consent. An erased person is refused without consent ({"", 0, 0, 1}); with consent the marker
-# goes and they come back as a new lead. A new lead's id is minted here (a digest of the nonce and
-# a counter, 128 bits like a uuid4), so no id is drawn for a lead that already has one.
-# Returns per lead {lead_id, state (0 ours, 1 duplicate, 2 in flight), new_lead (0/1), erased (0/1)}.
-_CLAIM_BATCH = (
-    _SEEN
+# KEYS, three per lead: event claim, identity, erased marker. ARGV[3] a random nonce, ARGV[3 + i]
+# "1" when lead i carries marketing consent. An erased person is refused without consent; with
+# consent the marker goes and they come back as a new lead. A new lead's id is minted here (a
+# digest of the nonce and a counter, 128 bits like a uuid4), so no id is drawn for a lead that
+# already has one.
+_CLAIM_LEADS = (
+    _CLAIM
     + """
-local ttl, owner, nonce = ARGV[1], ARGV[2], ARGV[3]
-local minted = 0
-local function claim(event, identity, erased, consent)
-  if redis.call('EXISTS', erased) == 1 then
-    if consent ~= '1' then return {'', 0, 0, 1} end
-    redis.call('DEL', erased)
-  end
-  local seen = redis.call('GET', event)
-  if seen then
-    local found = seen_claim(event, seen, owner, ttl)
-    return {found[1], found[2], found[3], 0}
-  end
-  local lead = redis.call('GET', identity)
-  local new = 0
-  if not lead then
-    minted = minted + 1
-    lead = 'lead_' .. string.sub(redis.sha1hex(nonce .. ':' .. minted), 1, 32)
-    redis.call('SET', identity, lead)
-    new = 1
-  end
-  redis.call('SET', event, pending(lead, new, owner), 'EX', tonumber(ttl))
-  return {lead, 0, new, 0}
-end
+local nonce, minted = ARGV[3], 0
 local replies = {}
 for i = 1, #KEYS / 3 do
-  replies[i] = claim(KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i], ARGV[3 + i])
+  local event, identity, erased = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local was_erased = redis.call('EXISTS', erased) == 1
+  if was_erased and ARGV[3 + i] ~= '1' then
+    replies[i] = erased_refusal()
+  else
+    if was_erased then redis.call('DEL', erased) end
+    replies[i] = claim(event, function()
+      local lead = redis.call('GET', identity)
+      if lead then return lead, 0 end
+      minted = minted + 1
+      lead = 'lead_' .. string.sub(redis.sha1hex(nonce .. ':' .. minted), 1, 32)
+      redis.call('SET', identity, lead)
+      return lead, 1
+    end)
+  end
 end
 return replies
 """
 )
 
-# KEYS[1] event claim; ARGV[1] lead_id, ARGV[2] pending TTL seconds, ARGV[3] the claimant.
-# Returns {lead_id, state (0 ours, 1 duplicate, 2 in flight), 0}.
-_CLAIM_EVENT = (
-    _SEEN
+# A batch of engagement claims in one call, each as if claimed alone, in order. Per event ARGV[2 + i]
+# is '=' .. lead_id for an event naming its lead (one key: its claim), or '+' .. a candidate lead_id
+# for one named by email (three keys: its claim, the email's identity, the erased marker). An event
+# named by email finds the email's lead, or creates it with the candidate id; an erased person is
+# refused with nothing claimed or created.
+_CLAIM_ENGAGEMENTS = (
+    _CLAIM
     + """
-local seen = redis.call('GET', KEYS[1])
-if seen then return seen_claim(KEYS[1], seen, ARGV[3], ARGV[2]) end
-redis.call('SET', KEYS[1], pending(ARGV[1], 0, ARGV[3]), 'EX', tonumber(ARGV[2]))
-return {ARGV[1], 0, 0}
-"""
-)
-
-# An engagement event named by email: the erased check, the email's lead (created when unknown)
-# and the event claim in one call. KEYS[1] event claim, KEYS[2] identity, KEYS[3] erased marker;
-# ARGV[1] pending TTL seconds, ARGV[2] the claimant, ARGV[3] a candidate lead_id.
-# Returns {lead_id, state (0 ours, 1 duplicate, 2 in flight), new_lead, erased}: an erased person
-# ({"", 0, 0, 1}) is refused with nothing claimed or created.
-_CLAIM_ENGAGEMENT = (
-    _SEEN
-    + """
-if redis.call('EXISTS', KEYS[3]) == 1 then return {'', 0, 0, 1} end
-local lead, new = redis.call('GET', KEYS[2]), 0
-if not lead then
-  lead, new = ARGV[3], 1
-  redis.call('SET', KEYS[2], lead)
+local replies, k = {}, 1
+for i = 3, #ARGV do
+  local event, given = KEYS[k], string.sub(ARGV[i], 2)
+  if string.sub(ARGV[i], 1, 1) == '=' then
+    k = k + 1
+    replies[#replies + 1] = claim(event, function() return given, 0 end)
+  else
+    local identity, erased = KEYS[k + 1], KEYS[k + 2]
+    k = k + 3
+    if redis.call('EXISTS', erased) == 1 then
+      replies[#replies + 1] = erased_refusal()
+    else
+      replies[#replies + 1] = claim(event, function()
+        local lead = redis.call('GET', identity)
+        if lead then return lead, 0 end
+        redis.call('SET', identity, given)
+        return given, 1
+      end)
+    end
+  end
 end
-local seen = redis.call('GET', KEYS[1])
-if seen then
-  local found = seen_claim(KEYS[1], seen, ARGV[2], ARGV[1])
-  return {found[1], found[2], found[3], 0}
-end
-redis.call('SET', KEYS[1], pending(lead, 0, ARGV[2]), 'EX', tonumber(ARGV[1]))
-return {lead, 0, new, 0}
+return replies
 """
 )
 
@@ -153,6 +162,16 @@ class LeadClaim:
     consent: bool
 
 
+@dataclass(frozen=True)
+class EngagementClaim:
+    """What claiming one engagement event needs: its event_id and the lead_id it names, or else
+    the email its lead is found (or created) by."""
+
+    event_id: str
+    lead_id: str | None
+    email: str | None
+
+
 class IdentityStore:
     """Identity and dedupe keys under `prefix`; every call is timed and maps outages to retries."""
 
@@ -171,10 +190,9 @@ class IdentityStore:
         self._pending_ttl = pending_ttl_seconds
         # Names this process's pending claims: a retry after a lost reply recognises its own.
         self.claimant = uuid.uuid4().hex
-        self._claim_batch = client.register_script(_CLAIM_BATCH)
+        self._claim_leads = client.register_script(_CLAIM_LEADS)
+        self._claim_engagements = client.register_script(_CLAIM_ENGAGEMENTS)
         self._confirm_batch = client.register_script(_CONFIRM_BATCH)
-        self._claim_event = client.register_script(_CLAIM_EVENT)
-        self._claim_engagement = client.register_script(_CLAIM_ENGAGEMENT)
 
     def _event_key(self, event_id: str) -> str:
         return f"{self._prefix}event:{event_id}"
@@ -203,9 +221,14 @@ class IdentityStore:
         """
         keys = [key for lead in leads for key in self._claim_keys(lead)]
         args = [self._pending_ttl, self.claimant, os.urandom(16).hex(), *("1" if x.consent else "0" for x in leads)]
-        replies = await timed(self._metrics, self._claim_batch(keys=keys, args=args))
-        if in_flight := [lead.event_id for lead, reply in zip(leads, replies, strict=True) if reply[1] == IN_FLIGHT]:
-            ours = [lead.event_id for lead, reply in zip(leads, replies, strict=True) if reply[1] == 0 and not reply[3]]
+        replies = await timed(self._metrics, self._claim_leads(keys=keys, args=args))
+        return await self._claims([lead.event_id for lead in leads], replies)
+
+    async def _claims(self, event_ids: Sequence[str], replies: Sequence[Sequence[Any]]) -> list[Claim]:
+        """The script's replies as claims; ClaimInFlight, with this call's own claims released,
+        when another claimant holds any of them."""
+        if in_flight := [event for event, reply in zip(event_ids, replies, strict=True) if reply[1] == IN_FLIGHT]:
+            ours = [event for event, reply in zip(event_ids, replies, strict=True) if reply[1] == 0 and not reply[3]]
             await self.release(*ours)
             raise ClaimInFlight(f"event {in_flight[0]} is being captured by another claimant; retry")
         return [Claim(_text(lead), state == DUPLICATE, bool(new), bool(erased)) for lead, state, new, erased in replies]
@@ -230,22 +253,31 @@ class IdentityStore:
 
     async def claim_event(self, event_id: str, lead_id: str) -> Claim:
         """Claim `event_id` for a known lead (engagement events)."""
-        args: list[str | int] = [lead_id, self._pending_ttl, self.claimant]
-        lead, state, _ = await timed(self._metrics, self._claim_event(keys=[self._event_key(event_id)], args=args))
-        if state == IN_FLIGHT:
-            raise ClaimInFlight(f"event {event_id} is being captured by another claimant; retry")
-        return Claim(_text(lead), state == DUPLICATE, False)
+        (claim,) = await self.claim_engagements([EngagementClaim(event_id, lead_id, None)])
+        return claim
 
     async def claim_engagement(self, event_id: str, email: str) -> Claim:
         """Claim `event_id` for the lead with `email` (created when unknown) in one round trip, as
         `claim_event` would after `resolve`; erased=True, with nothing claimed, for an erased person."""
-        digest = email_sha256(email)
-        keys = [self._event_key(event_id), f"{self._prefix}identity:{digest}", self._erased_key(digest)]
-        args: list[str | int] = [self._pending_ttl, self.claimant, new_lead_id()]
-        lead, state, new, erased = await timed(self._metrics, self._claim_engagement(keys=keys, args=args))
-        if state == IN_FLIGHT:
-            raise ClaimInFlight(f"event {event_id} is being captured by another claimant; retry")
-        return Claim(_text(lead), state == DUPLICATE, bool(new), bool(erased))
+        (claim,) = await self.claim_engagements([EngagementClaim(event_id, None, email)])
+        return claim
+
+    async def claim_engagements(self, events: Sequence[EngagementClaim]) -> list[Claim]:
+        """`claim_event` or `claim_engagement` for each event, in order, in one script call."""
+        keys: list[str] = []
+        args: list[str | int] = [self._pending_ttl, self.claimant]
+        for event in events:
+            keys.append(self._event_key(event.event_id))
+            if event.lead_id is not None:
+                args.append("=" + event.lead_id)
+            elif event.email is not None:
+                digest = email_sha256(event.email)
+                keys += [f"{self._prefix}identity:{digest}", self._erased_key(digest)]
+                args.append("+" + new_lead_id())
+            else:
+                raise ValueError(f"engagement {event.event_id} names neither a lead_id nor an email")
+        replies = await timed(self._metrics, self._claim_engagements(keys=keys, args=args))
+        return await self._claims([event.event_id for event in events], replies)
 
     async def claim_webhook(self, webhook_id: str, ttl_seconds: int) -> bool:
         """True the first time a webhook id is seen within `ttl_seconds` (replay protection)."""

@@ -5,14 +5,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from services.ingest.capture import captured_engagement, captured_lead
 from services.ingest.config import IngestConfig
-from services.ingest.identity import Claim, IdentityStore, LeadClaim
+from services.ingest.identity import Claim, EngagementClaim, IdentityStore, LeadClaim
 from services.ingest.validation import ValidationFailed
 from shared.http_api import HttpApi
 from shared.pii import SubjectErased
@@ -32,6 +32,47 @@ class Outcome:
     duplicate: bool
 
 
+@dataclass(frozen=True)
+class Kind:
+    """What differs between capturing leads and engagement events."""
+
+    noun: str
+    topic: str
+    record: str
+    claim: Callable[[IdentityStore, Sequence[dict[str, Any]]], Awaitable[list[Claim]]]
+    captured: Callable[[dict[str, Any], Claim, datetime], dict[str, Any]]
+    detail: Callable[[dict[str, Any], Claim], dict[str, Any]]
+    erased_refusal: str
+
+
+LEADS = Kind(
+    noun="lead",
+    topic="leads.captured",
+    record="LeadCaptured",
+    claim=lambda identity, leads: identity.claim_many(
+        [LeadClaim(x["event_id"], x["email"], x["marketing_consent"]) for x in leads]
+    ),
+    captured=lambda lead, claim, now: captured_lead(lead, claim.lead_id, claim.new_lead, now),
+    detail=lambda lead, claim: {"source": lead["source"], "new_lead": claim.new_lead},
+    erased_refusal="this person was erased; resubmit with marketing_consent to bring them back",
+)
+ENGAGEMENTS = Kind(
+    noun="engagement",
+    topic="engagement.captured",
+    record="EngagementEvent",
+    claim=lambda identity, events: identity.claim_engagements(
+        [EngagementClaim(x["event_id"], x["lead_id"], x["email"]) for x in events]
+    ),
+    captured=lambda engagement, claim, _: captured_engagement(engagement, claim.lead_id),
+    detail=lambda engagement, _: {"engagement_type": engagement["type"]},
+    erased_refusal="engagement for an erased person",
+)
+
+
+def _fresh(claim: Claim) -> bool:
+    return not (claim.duplicate or claim.erased)
+
+
 class Ingest:
     """The capture path; HTTP views and Kafka agents both call it."""
 
@@ -47,78 +88,96 @@ class Ingest:
         self.rejected_total = metrics.counter("rejected_total", "Submissions rejected.", ("reason",))
         self.duplicates_total = metrics.counter("duplicates_total", "Re-sent event_ids answered from the dedupe keys.")
 
-    async def capture_lead(self, lead: dict[str, Any], *, wait: bool) -> Outcome:
-        """Capture a validated lead once per event_id; a duplicate returns the first lead_id.
-
-        An erased person comes back only with fresh marketing consent (as a new lead).
-        """
-        (outcome,) = await self.capture_leads([lead], wait=wait)
-        return outcome
-
     async def capture_leads(self, leads: Sequence[dict[str, Any]], *, wait: bool) -> list[Outcome]:
-        """`capture_lead` for a batch: one Redis round trip claims all, then all are sent together.
+        """Capture validated leads, each once per event_id: one Redis round trip claims all, then all
+        are sent together. A duplicate answers with the first lead_id.
 
-        If any lead is an erased person without consent, none is captured (ErasedSubject).
+        All or none (HTTP): if any lead is an erased person without fresh marketing consent, none is
+        captured (ErasedSubject). With consent an erased person comes back as a new lead.
         """
-        claims = await self.identity.claim_many(
-            [LeadClaim(x["event_id"], x["email"], x["marketing_consent"]) for x in leads]
-        )
-        fresh = [
-            (lead, claim) for lead, claim in zip(leads, claims, strict=True) if not (claim.duplicate or claim.erased)
-        ]
+        return await self._all_or_none(LEADS, leads, wait)
+
+    async def capture_engagements(self, engagements: Sequence[dict[str, Any]], *, wait: bool) -> list[Outcome]:
+        """`capture_leads` for engagement events, each resolving its lead from its email when it
+        names no lead_id. An engagement of an erased person refuses the batch."""
+        return await self._all_or_none(ENGAGEMENTS, engagements, wait)
+
+    async def capture_lead_records(self, leads: Sequence[dict[str, Any]]) -> list[Outcome | None]:
+        """Kafka: a consumed batch of leads, each captured as if alone; an erased person's lead is
+        dropped on purpose (None), counted and logged, not dead-lettered (the dead-letter topic would
+        keep the very data that was erased). Outputs are not awaited: the consume loop waits for them.
+        """
+        return await self._each_alone(LEADS, leads)
+
+    async def capture_engagement_records(self, engagements: Sequence[dict[str, Any]]) -> list[Outcome | None]:
+        """`capture_lead_records` for consumed engagement events."""
+        return await self._each_alone(ENGAGEMENTS, engagements)
+
+    async def _all_or_none(self, kind: Kind, items: Sequence[dict[str, Any]], wait: bool) -> list[Outcome]:
+        claims = await kind.claim(self.identity, items)
         if any(claim.erased for claim in claims):
-            await self.identity.release(*(lead["event_id"] for lead, _ in fresh))
+            await self.identity.release(
+                *(item["event_id"] for item, claim in zip(items, claims, strict=True) if _fresh(claim))
+            )
             self.rejected_total.labels("erased_subject").inc()
-            raise ErasedSubject("this person was erased; resubmit with marketing_consent to bring them back")
-        now = datetime.now(UTC)
-        captured = [(c.lead_id, captured_lead(lead, c.lead_id, c.new_lead, now)) for lead, c in fresh]
-        sealed = await self._sealed(captured, [lead["event_id"] for lead, _ in fresh])
-        sends = [
-            (lead["event_id"], c.lead_id, ("LeadCaptured", value))
-            for (lead, c), value in zip(fresh, sealed, strict=True)
-        ]
-        await self._send_claimed("leads.captured", sends, wait)
-        self.duplicates_total.inc(len(leads) - len(fresh))
-        for source, count in Counter(lead["source"] for lead, _ in fresh).items():
-            self.leads_total.labels(source).inc(count)
-        self._log_captured(fresh)
+            raise ErasedSubject(kind.erased_refusal)
+        try:
+            await self._capture(kind, items, claims, wait)
+        except ErasedSubject:
+            self.rejected_total.labels("erased_subject").inc()
+            raise
         return [Outcome(claim.lead_id, claim.duplicate) for claim in claims]
 
-    def _log_captured(self, fresh: Sequence[tuple[dict[str, Any], Claim]]) -> None:
-        """One line per lead alone, one line per batch: a line costs ~30 µs, a third of a batch's
-        Redis work when written per lead. The batch line still names every lead_id."""
-        if len(fresh) == 1:
-            ((lead, claim),) = fresh
-            self.runtime.log.info(
-                "lead_captured", lead_id=claim.lead_id, source=lead["source"], new_lead=claim.new_lead
-            )
-        elif fresh:
-            self.runtime.log.info(
-                "leads_captured",
-                lead_ids=[claim.lead_id for _, claim in fresh],
-                sources=sorted({lead["source"] for lead, _ in fresh}),
-                new_leads=sum(claim.new_lead for _, claim in fresh),
-            )
+    async def _each_alone(self, kind: Kind, items: Sequence[dict[str, Any]]) -> list[Outcome | None]:
+        claims = await kind.claim(self.identity, items)
+        self._refused_erased(sum(claim.erased for claim in claims))
+        try:
+            await self._capture(kind, items, claims, wait=False)
+        except ErasedSubject:
+            # A lead's key was shredded between its claim and its sealing (an erasure racing the
+            # batch): the batch's claims are released. One at a time, only that record is dropped.
+            if len(items) == 1:
+                self._refused_erased(1)
+                return [None]
+            return [outcome for item in items for outcome in await self._each_alone(kind, [item])]
+        return [None if claim.erased else Outcome(claim.lead_id, claim.duplicate) for claim in claims]
 
-    async def capture_engagement(self, engagement: dict[str, Any], *, wait: bool) -> Outcome:
-        """Capture an engagement event once per event_id, resolving its lead from the email."""
-        event_id, lead_id = engagement["event_id"], engagement["lead_id"]
-        if lead_id is None:
-            claim = await self.identity.claim_engagement(event_id, engagement["email"])
+    def _refused_erased(self, count: int) -> None:
+        if count:
+            self.rejected_total.labels("erased_subject").inc(count)
+            self.runtime.log.info("erased_subject_refused", count=count)
+
+    async def _capture(self, kind: Kind, items: Sequence[dict[str, Any]], claims: Sequence[Claim], wait: bool) -> None:
+        """Seal, send and confirm the items whose claims are fresh (neither duplicate nor erased)."""
+        fresh = [(item, claim) for item, claim in zip(items, claims, strict=True) if _fresh(claim)]
+        self.duplicates_total.inc(sum(claim.duplicate for claim in claims))
+        if not fresh:
+            return
+        now = datetime.now(UTC)
+        event_ids = [item["event_id"] for item, _ in fresh]
+        sealed = await self._sealed(
+            [(claim.lead_id, kind.captured(item, claim, now)) for item, claim in fresh], event_ids
+        )
+        sends = [
+            (event_id, claim.lead_id, (kind.record, value))
+            for event_id, (_, claim), value in zip(event_ids, fresh, sealed, strict=True)
+        ]
+        await self._send_claimed(kind.topic, sends, wait)
+        if kind is LEADS:
+            for source, count in Counter(item["source"] for item, _ in fresh).items():
+                self.leads_total.labels(source).inc(count)
+        self._log_captured(kind, fresh)
+
+    def _log_captured(self, kind: Kind, fresh: Sequence[tuple[dict[str, Any], Claim]]) -> None:
+        """One line per record alone, one line per batch: a line costs ~30 µs, a third of a batch's
+        Redis work when written per record. The batch line still names every lead_id."""
+        if len(fresh) == 1:
+            ((item, claim),) = fresh
+            self.runtime.log.info(f"{kind.noun}_captured", lead_id=claim.lead_id, **kind.detail(item, claim))
         else:
-            claim = await self.identity.claim_event(event_id, lead_id)
-        if claim.erased:
-            self.rejected_total.labels("erased_subject").inc()
-            raise ErasedSubject("engagement for an erased person")
-        if claim.duplicate:
-            self.duplicates_total.inc()
-            return Outcome(claim.lead_id, True)
-        lead_id = claim.lead_id
-        (value,) = await self._sealed([(lead_id, captured_engagement(engagement, lead_id))], [event_id])
-        record = ("EngagementEvent", value)
-        await self._send_claimed("engagement.captured", [(event_id, lead_id, record)], wait)
-        self.runtime.log.info("engagement_captured", lead_id=lead_id, engagement_type=engagement["type"])
-        return Outcome(lead_id, False)
+            self.runtime.log.info(
+                f"{kind.noun}s_captured", lead_ids=[claim.lead_id for _, claim in fresh], count=len(fresh)
+            )
 
     async def _sealed(self, records: list[tuple[str, dict[str, Any]]], event_ids: list[str]) -> list[dict[str, Any]]:
         """The records' person fields sealed per lead; a lead whose key was shredded meanwhile is erased."""
@@ -126,7 +185,6 @@ class Ingest:
             return await self.pii.seal_records(records)
         except SubjectErased as exc:
             await self.identity.release(*event_ids)
-            self.rejected_total.labels("erased_subject").inc()
             raise ErasedSubject("this person was erased") from exc
 
     async def _send_claimed(self, topic: str, sends: Sequence[tuple[str, str, Any]], wait: bool) -> None:

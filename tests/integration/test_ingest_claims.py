@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as redis
 from prometheus_client import CollectorRegistry
 
-from services.ingest.identity import ClaimInFlight, IdentityStore, LeadClaim, email_sha256
+from services.ingest.identity import ClaimInFlight, EngagementClaim, IdentityStore, LeadClaim, email_sha256
 from shared.metrics import ServiceMetrics
 from tests.integration.harness import Infra
 
@@ -121,3 +121,45 @@ async def test_an_engagement_from_an_erased_person_claims_and_creates_nothing(cl
     assert (refused.erased, refused.lead_id) == (True, "")
     assert await store.lookup(email) is None
     assert await client.exists(store._event_key(event_id)) == 0
+
+
+async def test_an_event_id_twice_in_one_batch_is_claimed_once(client: redis.Redis) -> None:
+    """The repeat is a duplicate of the first, for leads and for engagement alike; a retry of the
+    whole batch (its reply lost) is still ours for the first and a duplicate for the repeat."""
+    (store,) = stores(client, 1)
+    lead_event, email = uuid.uuid4().hex, address()
+    for _ in range(2):
+        first, repeat = await store.claim_many([LeadClaim(lead_event, email, False)] * 2)
+        assert (first.duplicate, repeat.duplicate, repeat.lead_id) == (False, True, first.lead_id)
+    engagement_event = uuid.uuid4().hex
+    for _ in range(2):
+        by_email, by_lead = await store.claim_engagements(
+            [EngagementClaim(engagement_event, None, email), EngagementClaim(engagement_event, first.lead_id, None)]
+        )
+        assert (by_email.duplicate, by_lead.duplicate) == (False, True)
+        assert by_email.lead_id == by_lead.lead_id == first.lead_id
+
+
+async def test_one_engagement_batch_mixes_events_by_lead_and_by_email(client: redis.Redis) -> None:
+    """Each event reads its own keys: one naming its lead takes one key, one named by email three."""
+    (store,) = stores(client, 1)
+    known, fresh, gone = address(), address(), address()
+    lead = await store.claim(uuid.uuid4().hex, known)
+    await store.erase(email_sha256(gone))
+    named = f"lead_{uuid.uuid4().hex}"
+    claims = await store.claim_engagements(
+        [
+            EngagementClaim(uuid.uuid4().hex, named, None),
+            EngagementClaim(uuid.uuid4().hex, None, known),
+            EngagementClaim(uuid.uuid4().hex, None, gone),
+            EngagementClaim(uuid.uuid4().hex, named, None),
+            EngagementClaim(uuid.uuid4().hex, None, fresh),
+        ]
+    )
+    assert [(c.lead_id, c.new_lead, c.erased) for c in claims[:4]] == [
+        (named, False, False),
+        (lead.lead_id, False, False),
+        ("", False, True),
+        (named, False, False),
+    ]
+    assert claims[4].new_lead and claims[4].lead_id == await store.lookup(fresh)
