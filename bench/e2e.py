@@ -1,9 +1,10 @@
 """End to end: ingest → scoring → routing under stepped offered loads of leads on leads.inbound,
 each followed by engagement events (engagement.inbound) for the leads already sent.
 
-Latency is the leads.assigned record's timestamp minus the moment the bench produced the lead,
-joined by email (the workload's emails are unique). Stepping stops at the first load that does
-not drain: every higher load would only queue behind it.
+Latency is the leads.assigned record's timestamp minus the moment the bench produced the event
+that qualified the lead: the lead itself, or the engagement event that lifted its score over the
+threshold (bench/qualifying.py), joined by email (the workload's emails are unique). Stepping stops
+at the first load that does not drain: every higher load would only queue behind it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import redis
 from confluent_kafka import Message
 
+from bench.qualifying import cause_of_score, qualifying_cause
 from bench.records import Lead, lead_submitted, workload_with_engagement
 from bench.stack import Infra, Namespace, ServiceProcess
 from bench.stats import percentile, rate
@@ -46,62 +48,101 @@ class LoadRun:
 
 @dataclass
 class Arrivals:
-    """What came out of the spine, by email, with each record's timestamp (ms)."""
+    """What came out of the spine, by lead, with each record's timestamp (ms); read by email."""
 
     codec: AvroCodec
     prefix: str
+    # Per topic, the first record's timestamp per lead_id.
     stamps: dict[str, dict[str, int]] = field(default_factory=lambda: {t: {} for t in OUTPUTS})
     redis_url: str = LOCAL_REDIS
+    # lead_id -> plain email, from any record that names it: a score decided from engagement that
+    # reached scoring before the lead's own facts carries no email.
     emails: dict[str, str] = field(default_factory=dict)
+    # Every leads.scored record per lead_id: (timestamp ms, id of the event it answers).
+    scores: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
     def on_message(self, message: Message) -> None:
         try:
             _, value = self.codec.decode(message.value() or b"")
         except DecodeError:
             return
-        topic = (message.topic() or "").removeprefix(self.prefix)
-        self.stamps[topic].setdefault(self._email(value), message.timestamp()[1])
+        topic, lead_id, stamp = (
+            (message.topic() or "").removeprefix(self.prefix),
+            str(value["lead_id"]),
+            message.timestamp()[1],
+        )
+        self.stamps[topic].setdefault(lead_id, stamp)
+        self._learn_email(lead_id, str(value["email"] or ""))
+        if topic == "leads.scored" and (cause := cause_of_score(str(value["event_id"]))):
+            self.scores.setdefault(lead_id, []).append((stamp, cause))
 
     @functools.cached_property
     def _redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.redis_url)
 
-    def _email(self, value: Mapping[str, Any]) -> str:
+    def _learn_email(self, lead_id: str, email: str) -> None:
         """The plain address: the spine's records carry it sealed with the lead's key (opened once per lead)."""
-        email, lead_id = str(value["email"]), str(value["lead_id"])
-        if is_sealed(email) and lead_id not in self.emails:
+        if not email or lead_id in self.emails:
+            return
+        if is_sealed(email):
             stored = self._redis.get(key_name(f"{self.prefix}sf:", lead_id))
             key = loaded_key(lead_id, stored, None) if isinstance(stored, bytes) else None
-            self.emails[lead_id] = open_sealed(key, lead_id, email) if key else email
-        return self.emails.get(lead_id, email)
+            email = open_sealed(key, lead_id, email) if key else email
+        self.emails[lead_id] = email
+
+    def by_email(self, topic: str) -> dict[str, int]:
+        """The topic's first timestamps per email, for the leads whose email is known."""
+        return {self.emails[lead]: stamp for lead, stamp in self.stamps[topic].items() if lead in self.emails}
 
     @property
     def scored(self) -> dict[str, int]:
-        return self.stamps["leads.scored"]
+        return self.by_email("leads.scored")
 
     @property
     def assigned(self) -> dict[str, int]:
-        return self.stamps["leads.assigned"]
+        return self.by_email("leads.assigned")
 
     @property
     def qualified(self) -> set[str]:
-        return set(self.stamps["leads.qualified"])
+        return set(self.by_email("leads.qualified"))
 
     def done(self, emails: set[str]) -> bool:
         """Every lead was scored and every qualified one assigned."""
-        qualified = emails & self.stamps["leads.qualified"].keys()
+        qualified = emails & self.qualified
         return emails <= self.scored.keys() and qualified <= self.assigned.keys()
 
-    def hops_p50_ms(self, sent_at: dict[str, float], emails: set[str]) -> dict[str, float]:
-        """The median time each hop of the spine took, over the assigned leads among `emails`."""
-        chain: list[tuple[str, Mapping[str, float]]] = [("produced", sent_at)]
-        chain += [(t, self.stamps[t]) for t in OUTPUTS]
-        done = [e for e in emails if all(e in stamps for _, stamps in chain)]
-        return {
-            f"{a} -> {b}": percentile([stamps_b[e] - stamps_a[e] for e in done], 50)
-            for (a, stamps_a), (b, stamps_b) in itertools.pairwise(chain)
-            if done
-        }
+    def paths(
+        self, sent_at: Mapping[str, float], submissions: Mapping[str, str], emails: set[str]
+    ) -> dict[str, tuple[float, int, int, int]]:
+        """Per assigned lead among `emails`: when the event that qualified it was sent, then the
+        stamps of its qualifying score, its qualification and its assignment (all ms).
+
+        A lead whose qualifying score is not found is timed from its submission (`submissions`:
+        email -> event_id) and its first score: a latency is never understated.
+        """
+        paths = {}
+        qualified_at, assigned_at = self.stamps["leads.qualified"], self.stamps["leads.assigned"]
+        for lead, email in self.emails.items():
+            if email not in emails or lead not in assigned_at or lead not in qualified_at:
+                continue
+            qualified, scores = qualified_at[lead], self.scores.get(lead, [])
+            cause = qualifying_cause(scores, qualified, sent_at)
+            if cause is None:
+                cause, scored = submissions[email], self.stamps["leads.scored"].get(lead, qualified)
+            else:
+                scored = max(stamp for stamp, c in scores if c == cause and stamp <= qualified)
+            paths[email] = (sent_at[cause], scored, qualified, assigned_at[lead])
+        return paths
+
+
+def hops_p50_ms(paths: Mapping[str, tuple[float, int, int, int]]) -> dict[str, float]:
+    """The median time each hop took, from the qualifying event's send to the assignment."""
+    names = ("produced", "leads.scored", "leads.qualified", "leads.assigned")
+    return {
+        f"{a} -> {b}": percentile([path[i + 1] - path[i] for path in paths.values()], 50)
+        for i, (a, b) in enumerate(itertools.pairwise(names))
+        if paths
+    }
 
 
 @dataclass
@@ -161,8 +202,8 @@ class Spine:
         sent_at: dict[str, float] = {}
 
         def on_sent(index: int, at: float) -> None:
-            if isinstance(lead := mix[index], Lead):
-                sent_at.setdefault(lead.email, at * 1000)
+            item = mix[index]
+            sent_at.setdefault(str(item.value["event_id"] if isinstance(item, Lead) else item["event_id"]), at * 1000)
 
         producer = create_producer(self.infra, linger_ms=1, idempotent=False)
         produce_paced(producer, records, offered * (1 + self.engagement_per_lead), on_sent)
@@ -171,15 +212,15 @@ class Spine:
     def _summarise(
         self, offered: int, leads: list[Lead], sent_at: dict[str, float], emails: set[str], drained: bool
     ) -> LoadRun:
-        assigned = {e: self.arrivals.assigned[e] for e in emails if e in self.arrivals.assigned}
-        latencies = tuple(sorted(max(0.0, stamp - sent_at[e]) for e, stamp in assigned.items()))
+        submissions = {lead.email: str(lead.value["event_id"]) for lead in leads}
+        paths = self.arrivals.paths(sent_at, submissions, emails)
+        latencies = tuple(sorted(max(0.0, assigned - sent) for sent, _, _, assigned in paths.values()))
         scored = [self.arrivals.scored[e] for e in emails if e in self.arrivals.scored]
         # The spine's output rate, in submitted leads (duplicates and invalid ones included) per second.
         window = (max(scored) - min(scored)) / 1000 if scored else 0.0
         achieved = rate(len(scored), window) * len(leads) / max(1, len(emails))
         qualified = len(self.arrivals.qualified & emails)
-        hops = self.arrivals.hops_p50_ms(sent_at, emails)
-        return LoadRun(offered, len(leads), achieved, latencies, qualified, drained, hops)
+        return LoadRun(offered, len(leads), achieved, latencies, qualified, drained, hops_p50_ms(paths))
 
     def _check_alive(self) -> None:
         for service in self.services:

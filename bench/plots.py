@@ -15,7 +15,7 @@ from bench.report import E2E_TARGET_P99_MS
 
 
 def latency_plot(e2e: Mapping[str, Any], path: Path) -> None:
-    """One empirical CDF of produce → leads.assigned latency per offered load, on a log axis."""
+    """One empirical CDF of qualifying event → leads.assigned latency per offered load, on a log axis."""
     figure = Figure(figsize=(8, 4.5), dpi=110)
     axes = figure.subplots()
     for load in e2e["loads"]:
@@ -28,7 +28,7 @@ def latency_plot(e2e: Mapping[str, Any], path: Path) -> None:
     axes.axvline(1000, color="red", linestyle=":", linewidth=1, label="saturation (1 s)")
     axes.axhline(0.99, color="grey", linewidth=0.5)
     axes.set_xscale("log")
-    axes.set_xlabel("produce → leads.assigned (ms, log scale)")
+    axes.set_xlabel("qualifying event produced → leads.assigned (ms, log scale)")
     axes.set_ylabel("share of assigned leads")
     axes.set_title("End-to-end latency distribution per offered load")
     axes.legend(loc="lower right", fontsize=8)

@@ -170,6 +170,8 @@ def _engagement_note(results: Mapping[str, Any]) -> list[str]:
         return []
     return [
         f"Each offered lead is followed by {per_lead} engagement events (engagement.inbound) for leads already sent.",
+        "A lead is timed from the event that qualified it: its submission, or the engagement event that",
+        "lifted its score over the threshold.",
         "",
     ]
 
@@ -180,7 +182,7 @@ def _e2e_table(results: Mapping[str, Any]) -> list[str]:
         return []
     lines = [
         "",
-        "## End to end: ingest → scoring → routing (produce → leads.assigned)",
+        "## End to end: ingest → scoring → routing (the qualifying event's produce → leads.assigned)",
         "",
         *_engagement_note(results),
         "| offered leads/s | achieved leads/s | p50 ms | p95 ms | p99 ms | drained | median per hop (ms) |",
