@@ -4,7 +4,8 @@ each followed by engagement events (engagement.inbound) for the leads already se
 Latency is the leads.assigned record's timestamp minus the moment the bench produced the event
 that qualified the lead: the lead itself, or the engagement event that lifted its score over the
 threshold (bench/qualifying.py), joined by email (the workload's emails are unique). Stepping stops
-at the first load that does not drain: every higher load would only queue behind it.
+at the first saturated load (p99 over 1 s, or not drained): every higher load would only queue
+behind it.
 """
 
 from __future__ import annotations
