@@ -1,4 +1,5 @@
-"""A minimal service whose handler has a bug for one input, to test what the runtime does with bugs.
+"""A minimal service whose handlers (one per record, one per batch) have a bug for one input, to
+test what the runtime does with bugs.
 
 Run as `python -m tests.integration.crashing_service` with the usual environment.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.dead_letters import RecordMeta
+from shared.errors import InvalidRecord
 from shared.health import install_health
 from shared.runtime import runtime_for
 from shared.worker import run_worker
@@ -21,6 +23,14 @@ async def handle(value: dict[str, Any], meta: RecordMeta) -> None:
     await runtime.redis.incr(runtime.redis_key("handled"))
 
 
+async def handle_batch(batch: list[tuple[dict[str, Any], RecordMeta]]) -> list[InvalidRecord | None]:
+    if any(str(value["email"]).startswith("boom") for value, _ in batch):
+        raise RuntimeError("a bug in the batch handler")
+    await runtime.redis.incrby(runtime.redis_key("handled-in-batches"), len(batch))
+    return [None] * len(batch)
+
+
 runtime.consume("leads.inbound", handle)
+runtime.consume_batches("engagement.inbound", handle_batch)
 install_health(runtime)
 run_worker(runtime)

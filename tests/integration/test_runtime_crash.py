@@ -43,3 +43,16 @@ def test_a_handler_bug_exits_the_process_and_the_record_is_retried(stack: Stack)
     assert code == EXIT_RECORD_FAILED
     handled = redis.Redis.from_url(stack.infra.redis_url).get(f"{stack.prefix}sf:ingest:handled")
     assert handled is not None and int(handled) >= 1
+
+
+def test_a_batch_handler_bug_exits_the_process_and_the_batch_is_retried(stack: Stack) -> None:
+    """A batch handler's bug ends the process as a per-record one does: nothing of the batch is
+    committed, so a second run meets the same records and dies the same way."""
+    event = {"event_id": uuid.uuid4().hex, "occurred_at": datetime.now(UTC), "type": "email_open", "attributes": {}}
+    stack.produce("engagement.inbound", "EngagementEvent", event | {"email": "boom@acme.example"}, key="acme")
+    for _ in range(2):
+        code, output = run_until_exit(stack)
+        assert code == EXIT_RECORD_FAILED, output[-2000:]
+        assert "record_failed" in output and "a bug in the batch handler" in output
+    client = redis.Redis.from_url(stack.infra.redis_url)
+    assert client.get(f"{stack.prefix}sf:ingest:handled-in-batches") is None
