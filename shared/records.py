@@ -171,44 +171,71 @@ class RepProfile:
 
 def to_avro(record: Any) -> dict[str, Any]:
     """A record dataclass as the dict the codec encodes (tuples become lists, recursively)."""
-    return {f.name: _plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    names = _field_names(type(record))  # type: ignore[arg-type]  # classes are hashable; mypy does not see type as such
+    return {name: _plain(getattr(record, name)) for name in names}
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_avro(value)
+    if value is None or isinstance(value, _SCALARS):
+        return value
     if isinstance(value, tuple | list):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_avro(value)
     return value
+
+
+# What a record's field holds as the codec takes it: nothing to convert.
+_SCALARS = (str, int, float, bytes, datetime)
 
 
 def from_avro(cls: type[T], value: typing.Mapping[str, Any]) -> T:
     """Build record `cls` from a decoded dict; unknown keys (newer writers) are ignored."""
-    hints = _hints(cls)  # type: ignore[arg-type]  # classes are hashable; mypy does not see type[T] as such
-    kwargs = {
-        f.name: _typed(hints[f.name], value[f.name])
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if f.name in value
-    }
-    return cls(**kwargs)
+    decode = _decoder(cls)  # type: ignore[arg-type]  # as above
+    return typing.cast(T, decode(value))
+
+
+Convert = typing.Callable[[Any], Any]
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    """Type hints per record class, resolved once (resolving them costs more than decoding)."""
-    return typing.get_type_hints(cls)
+def _decoder(cls: type) -> Convert:
+    """The function that builds `cls` from a decoded dict. Type hints are resolved and a converter
+    chosen per field once per class: resolving them per record cost more than decoding."""
+    hints = typing.get_type_hints(cls)
+    fields = tuple((f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls))
+
+    def decode(value: typing.Mapping[str, Any]) -> Any:
+        return cls(
+            **{
+                name: value[name] if convert is None else convert(value[name])
+                for name, convert in fields
+                if name in value
+            }
+        )
+
+    return decode
 
 
-def _typed(hint: Any, value: Any) -> Any:
+def _converter(hint: Any) -> Convert | None:
+    """How a decoded value becomes what a field of type `hint` holds; None when it already is."""
     origin = typing.get_origin(hint)
-    if origin is tuple and value is not None:
-        (item, _ellipsis) = typing.get_args(hint)
-        return tuple(_typed(item, v) for v in value)
+    if origin is tuple:
+        item = _converter(typing.get_args(hint)[0])
+        if item is None:
+            return lambda value: None if value is None else tuple(value)
+        return lambda value: None if value is None else tuple(item(v) for v in value)
     if origin in (types.UnionType, typing.Union):
-        inner = [a for a in typing.get_args(hint) if a is not type(None)]
-        return None if value is None else _typed(inner[0], value)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict):
-        return from_avro(hint, value)
-    return value
+        inner = _converter(next(a for a in typing.get_args(hint) if a is not type(None)))
+        return None if inner is None else lambda value: None if value is None else inner(value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        nested = _decoder(hint)
+        return lambda value: nested(value) if isinstance(value, dict) else value
+    return None
