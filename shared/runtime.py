@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -242,26 +242,26 @@ class ServiceRuntime:
         started = time.perf_counter()
         self.metrics.events_in.labels(name).inc(len(events))
         decoded: list[tuple[Any, RecordMeta, bytes]] = []
-        for event in events:
-            meta = _meta(event, name)
-            try:
-                value = self.codec.decode_as(event.value, expected)
-            except DecodeError as exc:
-                with _record_context(meta):
-                    await self.dead_letter(meta, event.value, exc)
-                continue
-            self._observe_age(name, value)
-            decoded.append((value, meta, event.value))
-        if not decoded:
-            return
         structlog.contextvars.bind_contextvars(topic=name)
         try:
+            for event in events:
+                meta = _meta(event, name)
+                try:
+                    value = self.codec.decode_as(event.value, expected)
+                except DecodeError as exc:
+                    with _record_context(meta):
+                        await self.dead_letter(meta, event.value, exc)
+                    continue
+                self._observe_age(name, value)
+                decoded.append((value, meta, event.value))
+            if not decoded:
+                return
             answers = await self._with_retries(lambda: handler([(value, meta) for value, meta, _ in decoded]))
             for (_, meta, data), answer in zip(decoded, answers, strict=True):
                 if answer is not None:
                     with _record_context(meta):
                         await self.dead_letter(meta, data, answer)
-        except Exception as exc:
+        except Exception as exc:  # a bug, or a dead letter the broker refused: nothing may be committed
             self.crash(exc)
         finally:
             structlog.contextvars.unbind_contextvars("topic")
@@ -317,14 +317,9 @@ def _record_name(topic: str) -> str:
     return record
 
 
-@contextlib.contextmanager
-def _record_context(meta: RecordMeta) -> Iterator[None]:
-    """Log lines written meanwhile name the record."""
-    structlog.contextvars.bind_contextvars(topic=meta.topic, partition=meta.partition, offset=meta.offset)
-    try:
-        yield
-    finally:
-        structlog.contextvars.unbind_contextvars("topic", "partition", "offset")
+def _record_context(meta: RecordMeta) -> contextlib.AbstractContextManager[None]:
+    """Log lines written meanwhile name the record (what was bound before comes back after)."""
+    return structlog.contextvars.bound_contextvars(topic=meta.topic, partition=meta.partition, offset=meta.offset)
 
 
 def _more_fetched(stream: faust.StreamT[bytes]) -> bool:

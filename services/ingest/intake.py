@@ -129,6 +129,8 @@ class Ingest:
         return [Outcome(claim.lead_id, claim.duplicate) for claim in claims]
 
     async def _each_alone(self, kind: Kind, items: Sequence[dict[str, Any]]) -> list[Outcome | None]:
+        if not items:  # every record of the batch failed validation
+            return []
         claims = await kind.claim(self.identity, items)
         self._refused_erased(sum(claim.erased for claim in claims))
         try:
