@@ -61,6 +61,9 @@ class Arrivals:
     emails: dict[str, str] = field(default_factory=dict)
     # Every leads.scored record per lead_id: (timestamp ms, id of the event it answers).
     scores: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # `stamps` by email, kept as records arrive: `done()` runs after every poll of the reader, which
+    # shares the cores with the spine it measures, so it must not rebuild these each time.
+    by_email: dict[str, dict[str, int]] = field(default_factory=lambda: {t: {} for t in OUTPUTS})
 
     def on_message(self, message: Message) -> None:
         try:
@@ -74,6 +77,8 @@ class Arrivals:
         )
         self.stamps[topic].setdefault(lead_id, stamp)
         self._learn_email(lead_id, str(value["email"] or ""))
+        if (email := self.emails.get(lead_id)) is not None:
+            self.by_email[topic].setdefault(email, self.stamps[topic][lead_id])
         if topic == "leads.scored" and (cause := cause_of_score(str(value["event_id"]))):
             self.scores.setdefault(lead_id, []).append((stamp, cause))
 
@@ -90,26 +95,25 @@ class Arrivals:
             key = loaded_key(lead_id, stored, None) if isinstance(stored, bytes) else None
             email = open_sealed(key, lead_id, email) if key else email
         self.emails[lead_id] = email
-
-    def by_email(self, topic: str) -> dict[str, int]:
-        """The topic's first timestamps per email, for the leads whose email is known."""
-        return {self.emails[lead]: stamp for lead, stamp in self.stamps[topic].items() if lead in self.emails}
+        for topic, stamps in self.stamps.items():  # what arrived for the lead before its email did
+            if lead_id in stamps:
+                self.by_email[topic].setdefault(email, stamps[lead_id])
 
     @property
     def scored(self) -> dict[str, int]:
-        return self.by_email("leads.scored")
+        return self.by_email["leads.scored"]
 
     @property
     def assigned(self) -> dict[str, int]:
-        return self.by_email("leads.assigned")
+        return self.by_email["leads.assigned"]
 
     @property
     def qualified(self) -> set[str]:
-        return set(self.by_email("leads.qualified"))
+        return set(self.by_email["leads.qualified"])
 
     def done(self, emails: set[str]) -> bool:
         """Every lead was scored and every qualified one assigned."""
-        qualified = emails & self.qualified
+        qualified = emails & self.by_email["leads.qualified"].keys()
         return emails <= self.scored.keys() and qualified <= self.assigned.keys()
 
     def paths(

@@ -119,12 +119,12 @@ class Ingest:
             await self.identity.release(
                 *(item["event_id"] for item, claim in zip(items, claims, strict=True) if _fresh(claim))
             )
-            self.rejected_total.labels("erased_subject").inc()
+            self._refused_erased(1)
             raise ErasedSubject(kind.erased_refusal)
         try:
             await self._capture(kind, items, claims, wait)
         except ErasedSubject:
-            self.rejected_total.labels("erased_subject").inc()
+            self._refused_erased(1)
             raise
         return [Outcome(claim.lead_id, claim.duplicate) for claim in claims]
 
@@ -145,6 +145,7 @@ class Ingest:
         return [None if claim.erased else Outcome(claim.lead_id, claim.duplicate) for claim in claims]
 
     def _refused_erased(self, count: int) -> None:
+        """`count` submissions refused because their person was erased (a refused HTTP request counts one)."""
         if count:
             self.rejected_total.labels("erased_subject").inc(count)
             self.runtime.log.info("erased_subject_refused", count=count)

@@ -62,9 +62,12 @@ def erased_email(stack: Stack) -> str:
     return email
 
 
-def settled(reader: TopicReader, done: Any) -> None:
-    """Poll until `done`, then two seconds more: a second copy of a record would come with the first."""
-    reader.poll_until(done)
+def settled(reader: TopicReader, topic: str, wanted: set[str], dead: str) -> None:
+    """Poll until every `wanted` event_id is on `topic` and `dead` is dead-lettered, then two seconds
+    more: a second copy of a record would come with the first."""
+    reader.poll_until(
+        lambda seen: {v["event_id"] for t, v, _ in seen if t == topic} >= wanted and bool(dead_letters(seen, {dead}))
+    )
     reader.poll_until(lambda _: False, seconds=2)
 
 
@@ -91,13 +94,7 @@ def test_a_burst_of_leads_is_captured_record_by_record(ingest: Stack) -> None:
 
     reader = ingest.consumer("leads.captured", "dlq.ingest")
     wanted = {good["event_id"], twice["event_id"], consented["event_id"]}
-    settled(
-        reader,
-        lambda seen: (
-            {v["event_id"] for t, v, _ in seen if t == "leads.captured"} >= wanted
-            and dead_letters(seen, {invalid["event_id"]})
-        ),
-    )
+    settled(reader, "leads.captured", wanted, invalid["event_id"])
     burst_ids = wanted | {invalid["event_id"], refused["event_id"]}
     captured = [v["event_id"] for v in reader.values("leads.captured") if v["event_id"] in burst_ids]
     assert sorted(captured) == sorted(wanted), "each valid lead once, the erased one without consent dropped"
@@ -125,13 +122,7 @@ def test_a_burst_of_engagement_is_captured_record_by_record(ingest: Stack) -> No
 
     reader = ingest.consumer("engagement.captured", "dlq.ingest")
     wanted = {by_email["event_id"], by_lead["event_id"], unknown["event_id"]}
-    settled(
-        reader,
-        lambda seen: (
-            {v["event_id"] for t, v, _ in seen if t == "engagement.captured"} >= wanted
-            and dead_letters(seen, {nameless["event_id"]})
-        ),
-    )
+    settled(reader, "engagement.captured", wanted, nameless["event_id"])
     burst_ids = {event["event_id"] for event in burst}
     copies = [v for v in reader.values("engagement.captured") if v["event_id"] in burst_ids]
     captured = {v["event_id"]: v["lead_id"] for v in copies}
