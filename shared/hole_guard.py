@@ -17,7 +17,7 @@ from shared.offset_holes import HANDLE, Drop, OffsetHoles, Refetch
 class HoleGuard:
     """Admits a guarded topic's records in offset order per partition, refetching skipped ones."""
 
-    def __init__(self, app: faust.App, refetched: Counter, log: structlog.stdlib.BoundLogger) -> None:
+    def __init__(self, app: faust.App, refetched: Counter, log: structlog.typing.FilteringBoundLogger) -> None:
         self.app, self.refetched, self.log = app, refetched, log
         self.topics: set[str] = set()
         self.holes = OffsetHoles()
