@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.routing.config import PORT, RoutingConfig
-from services.routing.domain import Assignment, route_lead
+from services.routing.domain import Assignment, route_leads
 from services.routing.eligibility import LeadToRoute
 from services.routing.explain import describe_assignment
 from services.routing.policy import RoutingPolicy, load_policy
@@ -20,7 +20,7 @@ from shared.dead_letters import RecordMeta
 from shared.errors import InvalidRecord
 from shared.health import install_health
 from shared.metrics import AGE_BUCKETS
-from shared.records import LeadAssigned, LeadQualified, RoutingCandidate
+from shared.records import LeadAssigned, LeadQualified, RoutingCandidate, from_avro
 from shared.redis_client import timed
 from shared.runtime import ServiceRuntime, runtime_for
 
@@ -80,13 +80,22 @@ class Routing:
             raise InvalidRecord(str(exc)) from exc
         self.runtime.log.info("rep_upserted", rep_id=rep.rep_id, active=rep.active, capacity=rep.capacity)
 
-    async def on_qualified(self, lead: LeadQualified, meta: RecordMeta) -> None:
+    async def on_qualified(self, batch: list[tuple[dict[str, Any], RecordMeta]]) -> list[InvalidRecord | None]:
+        """Route a fetched batch of qualified leads in order; its Redis steps are a round trip each
+        for the batch (domain.route_leads), not for every lead."""
         now = datetime.now(UTC)
+        leads = [from_avro(LeadQualified, value) for value, _ in batch]
         reps = await self.roster.reps()
-        assignment = await timed(
-            self.runtime.metrics, route_lead(lead_to_route(lead), reps, self.policy, self.loads, now)
+        routed = route_leads([lead_to_route(lead) for lead in leads], reps, self.policy, self.loads, now)
+        pairs = list(zip(leads, await timed(self.runtime.metrics, routed), strict=True))
+        await self.runtime.send_many(
+            "leads.assigned", [(lead.lead_id, lead_assigned(lead, a, now)) for lead, a in pairs]
         )
-        await self.runtime.send("leads.assigned", lead.lead_id, lead_assigned(lead, assignment, now))
+        for lead, assignment in pairs:
+            self._count(lead, assignment, now)
+        return [None] * len(batch)
+
+    def _count(self, lead: LeadQualified, assignment: Assignment, now: datetime) -> None:
         self.assignments.labels(assignment.rule_name).inc()
         if assignment.queue:
             self.fallbacks.inc()
@@ -104,7 +113,7 @@ class Routing:
 def build(runtime: ServiceRuntime, config: RoutingConfig) -> Routing:
     routing = Routing(runtime, config, load_policy(config.policy_path))
     runtime.consume("reps.roster", routing.on_rep)
-    runtime.consume("leads.qualified", routing.on_qualified, LeadQualified)
+    runtime.consume_batches("leads.qualified", routing.on_qualified)
     install_health(runtime)
     return routing
 

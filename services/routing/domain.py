@@ -6,7 +6,7 @@ Pure: no Kafka, Redis, logging or clock; `now` is an argument, shared state a Pr
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -52,7 +52,7 @@ __all__ = [
     "decide_assignment",
     "match_rule",
     "plan_route",
-    "route_lead",
+    "route_leads",
     "sla_due_at",
 ]
 OWNER_RULE = "account_owner"
@@ -112,25 +112,29 @@ class Assignment:
 
 
 class RepLoadStore(Protocol):
-    """Shared, cross-replica state: rep open loads, pool cursors, account owners."""
+    """Shared, cross-replica state: rep open loads, pool cursors, account owners.
 
-    async def pick_rep(self, lead_id: str, plan: RoutePlan) -> Pick:
-        """Atomically take the owner or the next rep with room; count the lead on them.
+    Each call serves a list in one round trip; its answers come in the order asked.
+    """
+
+    async def account_owners(self, domains: Sequence[str]) -> list[str | None]:
+        """The rep owning each company domain, if any."""
+        ...
+
+    async def pick_reps(self, requests: Sequence[tuple[str, RoutePlan]]) -> list[Pick]:
+        """For each (lead_id, plan) in turn, atomically take the owner or the next rep with room
+        and count the lead on them; a later pick sees the earlier ones.
 
         Idempotent per lead_id: a redelivered lead gets the first answer, counted once.
         """
         ...
 
+    async def claim_accounts(self, claims: Sequence[tuple[str, str]]) -> list[str]:
+        """Make each (domain, rep_id)'s rep the domain's owner unless one exists; returns the owners."""
+        ...
+
     async def release(self, rep_id: str) -> int:
         """Give back one unit of the rep's load (floor 0); returns the new load."""
-        ...
-
-    async def account_owner(self, domain: str) -> str | None:
-        """The rep owning the company domain, if any."""
-        ...
-
-    async def claim_account(self, domain: str, rep_id: str) -> str:
-        """Make `rep_id` the domain's owner unless one exists; returns the owner."""
         ...
 
 
@@ -192,20 +196,46 @@ def sla_due_at(grade: str | None, now: datetime, policy: RoutingPolicy) -> datet
     return now + policy.sla_for(grade)
 
 
-async def route_lead(
-    lead: LeadToRoute,
+async def route_leads(
+    leads: Sequence[LeadToRoute],
     reps: Mapping[str, Rep],
     policy: RoutingPolicy,
     store: RepLoadStore,
     now: datetime,
-) -> Assignment:
-    """Route one lead: owner lookup, plan, atomic pick, then claim the account."""
-    domain = account_domain(lead, policy)
-    plan = plan_route(lead, reps, policy, await store.account_owner(domain) if domain else None)
-    pick = await store.pick_rep(lead.lead_id, plan)
-    if domain and pick.rep_id:
-        await store.claim_account(domain, pick.rep_id)
-    return decide_assignment(lead, plan, pick.rep_id, pick.skipped_at_capacity, policy, now)
+) -> list[Assignment]:
+    """Route leads in order, as one at a time would: owner look-up, plan, atomic pick, then the
+    account claimed for the rep who got it.
+
+    Each step is one round trip for a run of leads (`_runs`): a lead whose account an earlier lead
+    of the run may just have claimed starts the next run, so it sees that claim.
+    """
+    assignments: list[Assignment] = []
+    for run in _runs([(lead, account_domain(lead, policy)) for lead in leads]):
+        owners = iter(await store.account_owners([domain for _, domain in run if domain]))
+        plans = [plan_route(lead, reps, policy, next(owners) if domain else None) for lead, domain in run]
+        picks = await store.pick_reps([(lead.lead_id, plan) for (lead, _), plan in zip(run, plans, strict=True)])
+        claims = [(domain, pick.rep_id) for (_, domain), pick in zip(run, picks, strict=True) if domain and pick.rep_id]
+        if claims:
+            await store.claim_accounts(claims)
+        assignments += [
+            decide_assignment(lead, plan, pick.rep_id, pick.skipped_at_capacity, policy, now)
+            for (lead, _), plan, pick in zip(run, plans, picks, strict=True)
+        ]
+    return assignments
+
+
+def _runs(leads: list[tuple[LeadToRoute, str | None]]) -> list[list[tuple[LeadToRoute, str | None]]]:
+    """The leads cut, in order, into runs with no account domain twice."""
+    runs: list[list[tuple[LeadToRoute, str | None]]] = [[]]
+    domains: set[str] = set()
+    for lead, domain in leads:
+        if domain in domains:
+            runs.append([])
+            domains.clear()
+        runs[-1].append((lead, domain))
+        if domain:
+            domains.add(domain)
+    return [run for run in runs if run]
 
 
 def _owner_passed_over(account_owner: str | None, owner: Rep | None) -> tuple[Candidate, ...]:

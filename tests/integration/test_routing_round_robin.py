@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from services.routing.domain import LeadToRoute, RoutePlan, route_lead
+from services.routing.domain import LeadToRoute, RoutePlan, route_leads
 from services.routing.policy import load_policy
 from services.routing.roster import rep_from_dict
 from services.routing.store import RedisRepLoadStore
@@ -64,6 +64,26 @@ async def test_sequential_picks_rotate_through_the_pool(store: RedisRepLoadStore
     plan = plan_of({"a": 100, "b": 100, "c": 100})
     picks = [(await store.pick_rep(f"lead-{i}", plan)).rep_id for i in range(7)]
     assert picks == ["a", "b", "c", "a", "b", "c", "a"]
+
+
+@pytest.mark.asyncio
+async def test_picks_for_a_list_are_the_picks_one_after_another(
+    redis: Redis, prefix: str, store: RedisRepLoadStore
+) -> None:
+    """One script call over a list gives what one call per lead gives: rotation, an owner first,
+    a rep filling up, and a lead listed twice answered once."""
+    pool, owned = plan_of({"a": 2, "b": 9, "c": 9}), plan_of({"o": 1, "a": 2, "b": 9, "c": 9}, owner="o")
+    requests = [("l1", pool), ("l2", owned), ("l3", pool), ("l1", pool), ("l4", owned), ("l5", pool), ("l6", pool)]
+    alone = RedisRepLoadStore(redis, prefix=f"{prefix}-alone")
+    try:
+        one_by_one = [await alone.pick_rep(lead_id, plan) for lead_id, plan in requests]
+        together = await store.pick_reps(requests)
+    finally:
+        await redis.delete(*[key async for key in redis.scan_iter(match=f"{{{prefix}-alone}}:*")])
+    assert together == one_by_one
+    assert [p.rep_id for p in together] == ["a", "o", "b", "a", "c", "a", "b"]
+    assert (together[3].replayed, together[4].skipped_at_capacity) == (True, ("o",))
+    assert {rep: await store.open_load(rep) for rep in "oabc"} == {"o": 1, "a": 2, "b": 2, "c": 1}
 
 
 @pytest.mark.asyncio
@@ -157,8 +177,8 @@ async def test_text_decoding_clients_work_too(prefix: str) -> None:
 
 
 @pytest.mark.asyncio
-async def test_route_lead_never_drops_a_lead(store: RedisRepLoadStore) -> None:
-    """Thirty concurrent leads over reps holding twenty slots: twenty assigned, ten queued, none lost."""
+async def test_routing_never_drops_a_lead(store: RedisRepLoadStore) -> None:
+    """Thirty leads in two concurrent batches over reps holding twenty slots: twenty assigned, ten queued, none lost."""
     policy = load_policy(POLICY)
     reps = {
         rep_id: rep_from_dict(
@@ -167,7 +187,9 @@ async def test_route_lead_never_drops_a_lead(store: RedisRepLoadStore) -> None:
         for rep_id in ("na-1", "na-2")
     }
     leads = [LeadToRoute(f"lead-{i}", f"u{i}@gmail.com", country="US", employees=20, grade="C") for i in range(30)]
-    done = await asyncio.gather(*(route_lead(lead, reps, policy, store, NOW) for lead in leads))
+    # Two replicas' batches at once, interleaving at their round trips.
+    halves = await asyncio.gather(*(route_leads(half, reps, policy, store, NOW) for half in (leads[::2], leads[1::2])))
+    done = [*halves[0], *halves[1]]
     assert Counter(a.rep_id or a.queue for a in done) == {"na-1": 10, "na-2": 10, "routing.unassigned": 10}
     assert {a.lead_id for a in done} == {lead.lead_id for lead in leads}
     assert all(a.sla_due_at == NOW + timedelta(hours=4) for a in done)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +19,7 @@ from services.routing.domain import (
     decide_assignment,
     match_rule,
     plan_route,
-    route_lead,
+    route_leads,
     sla_due_at,
 )
 from services.routing.explain import describe_assignment
@@ -372,7 +372,7 @@ def test_no_lead_is_ever_dropped(
     assert done.sla_due_at > NOW
 
 
-# --- route_lead over a model of the store -------------------------------------------
+# --- route_leads over a model of the store ------------------------------------------
 
 
 class FakeStore:
@@ -382,8 +382,13 @@ class FakeStore:
         self.load: dict[str, int] = {}
         self.cursor: dict[str, int] = {}
         self.owners: dict[str, str] = {}
+        self.round_trips = 0
 
-    async def pick_rep(self, lead_id: str, plan: RoutePlan) -> Pick:
+    async def pick_reps(self, requests: Sequence[tuple[str, RoutePlan]]) -> list[Pick]:
+        self.round_trips += 1
+        return [self._pick(plan) for _, plan in requests]
+
+    def _pick(self, plan: RoutePlan) -> Pick:
         full: list[str] = []
         pinned = [plan.owner] if plan.owner else []
         start = self.cursor.get(plan.pool_key, 0)
@@ -401,11 +406,13 @@ class FakeStore:
         self.load[rep_id] = max(0, self.load.get(rep_id, 0) - 1)
         return self.load[rep_id]
 
-    async def account_owner(self, domain: str) -> str | None:
-        return self.owners.get(domain)
+    async def account_owners(self, domains: Sequence[str]) -> list[str | None]:
+        self.round_trips += bool(domains)  # as the Redis store: nothing to ask, no round trip
+        return [self.owners.get(domain) for domain in domains]
 
-    async def claim_account(self, domain: str, rep_id: str) -> str:
-        return self.owners.setdefault(domain, rep_id)
+    async def claim_accounts(self, claims: Sequence[tuple[str, str]]) -> list[str]:
+        self.round_trips += 1
+        return [self.owners.setdefault(domain, rep_id) for domain, rep_id in claims]
 
 
 @pytest.mark.asyncio
@@ -416,10 +423,28 @@ async def test_route_lead_keeps_an_account_with_its_first_rep(policy: RoutingPol
 
     async def route(lead_id: str, email: str) -> str:
         lead = LeadToRoute(lead_id, email, country="US")
-        return str((await route_lead(lead, reps, policy, store, NOW)).rep_id)
+        (assignment,) = await route_leads([lead], reps, policy, store, NOW)
+        return str(assignment.rep_id)
 
     first = await route("l1", "ann@acme.io")
     others = [await route(f"l{i}", f"u{i}@gmail.com") for i in range(2, 5)]
     assert await route("l9", "bob@acme.io") == first
     assert store.owners == {"acme.io": first}
     assert sorted([first, *others]) == ["a", "a", "b", "c"]
+
+
+@pytest.mark.asyncio
+async def test_route_leads_together_as_one_at_a_time(policy: RoutingPolicy) -> None:
+    """A batch gets the assignments one lead at a time gets: a later lead of an account the batch
+    already gave a rep goes to that rep, in a run of its own."""
+    reps = roster(make_rep("a"), make_rep("b"), make_rep("c"))
+    emails = ["ann@acme.io", "u1@gmail.com", "cy@globex.io", "bob@acme.io", "u2@gmail.com", "di@acme.io"]
+    leads = [LeadToRoute(f"l{i}", email, country="US") for i, email in enumerate(emails)]
+    alone, together = FakeStore(), FakeStore()
+    one_by_one = [(await route_leads([lead], reps, policy, alone, NOW))[0] for lead in leads]
+    batched = await route_leads(leads, reps, policy, together, NOW)
+    assert batched == one_by_one
+    assert [a.rep_id for a in batched if a.lead_id in ("l0", "l3", "l5")] == [batched[0].rep_id] * 3
+    assert together.owners == alone.owners
+    # Three runs (acme.io recurs twice), three round trips each; one at a time costs 14.
+    assert (together.round_trips, alone.round_trips) == (9, 14)
