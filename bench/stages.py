@@ -21,7 +21,7 @@ from bench.records import (
     workload_leads,
     workload_with_engagement,
 )
-from bench.stack import Infra, Namespace
+from bench.stack import Infra, Namespace, ServiceProcess
 from bench.stats import per_thousand, rate
 from bench.topic_io import Keyed, TopicCounter, create_producer, produce_all, wait_for_topics
 from services.routing.roster import load_roster
@@ -156,14 +156,19 @@ def prepare(infra: Infra, stage: Stage, count: int, seed: int, label: str) -> tu
     return namespace, expected
 
 
+def start_counted(infra: Infra, namespace: Namespace, stage: Stage) -> tuple[ServiceProcess, TopicCounter]:
+    """The stage's service started on `namespace`, and a counter of its outputs once they exist."""
+    service = namespace.start(stage.name, wait=False, module=stage.module)
+    outputs = [namespace.topic(t) for t in stage.outputs]
+    wait_for_topics(infra, outputs, 120, service.check_alive)
+    return service, TopicCounter(infra, outputs)
+
+
 def run_stage(infra: Infra, stage: Stage, count: int, seed: int, timeout: float = 180) -> StageRun:
     namespace, expected = prepare(infra, stage, count, seed, f"stage-{stage.name}")
     counter = None
     try:
-        service = namespace.start(stage.name, wait=False, module=stage.module)
-        outputs = [namespace.topic(t) for t in stage.outputs]
-        wait_for_topics(infra, outputs, 90, service.check_alive)
-        counter = TopicCounter(infra, outputs)
+        service, counter = start_counted(infra, namespace, stage)
         counter.wait_for(1, 90, service.check_alive)
         first = (service.sample(), counter.total)
         complete = counter.wait_for(expected, timeout, service.check_alive)

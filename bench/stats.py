@@ -121,10 +121,15 @@ def saturation_load(loads: Sequence[tuple[int, float, bool]], limit_ms: float = 
 
 def slope_per_minute(points: Sequence[tuple[float, float]]) -> float:
     """The least-squares slope of (seconds, value) points, per minute; 0 with fewer than two moments."""
-    if len({t for t, _ in points}) < 2:
+    return slope(points) * 60
+
+
+def slope(points: Sequence[tuple[float, float]]) -> float:
+    """The least-squares slope of (x, y) points; 0 with fewer than two distinct x."""
+    if len({x for x, _ in points}) < 2:
         return 0.0
-    mean_t = statistics.fmean(t for t, _ in points)
-    mean_v = statistics.fmean(v for _, v in points)
-    covariance = sum((t - mean_t) * (v - mean_v) for t, v in points)
-    variance = sum((t - mean_t) ** 2 for t, _ in points)
-    return covariance / variance * 60
+    mean_x = statistics.fmean(x for x, _ in points)
+    mean_y = statistics.fmean(y for _, y in points)
+    covariance = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    variance = sum((x - mean_x) ** 2 for x, _ in points)
+    return covariance / variance
