@@ -13,13 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from bench.procstat import sample
-from bench.soak import metric_sum
+from bench.soak import memory_sample
 from bench.stack import ensure_infra, scoring_env, stop_infra
 from bench.stages import downstream_stages, prepare, spine_stages, start_counted
 from bench.stats import slope
@@ -94,9 +91,8 @@ def run_plateau(stage_name: str, records: int, rounds: int) -> list[Round]:
             if not counter.wait_for(expected, 900, service.check_alive):
                 raise RuntimeError(f"{stage_name} handled {counter.total} of {expected} records in round {done + 1}")
             time.sleep(SETTLE_SECONDS)
-            results.append(
-                Round(counter.total, round(sample(service.pid).rss_mib, 1), _rocksdb_mib(service, stage_name))
-            )
+            memory = memory_sample(stage_name, service, 0)
+            results.append(Round(counter.total, round(memory.rss_mib, 1), round(memory.rocksdb_mib, 1)))
             print(f"bench.plateau: round {done + 1}: {results[-1]}", flush=True)
         return results
     finally:
@@ -104,12 +100,6 @@ def run_plateau(stage_name: str, records: int, rounds: int) -> list[Round]:
             counter.close()
         namespace.close()
         stop_infra(infra)
-
-
-def _rocksdb_mib(service: Any, stage_name: str) -> float:
-    with urllib.request.urlopen(service.url("/metrics"), timeout=5) as response:
-        lines = response.read().decode().splitlines()
-    return round(metric_sum(lines, f"salesflow_{stage_name}_rocksdb_memory_bytes") / 2**20, 1)
 
 
 def main() -> None:

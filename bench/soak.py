@@ -156,7 +156,8 @@ def _consumed(name: str, lines: list[str]) -> int:
     return int(metric_sum(lines, f"salesflow_{name}_events_in_total"))
 
 
-def _memory_sample(name: str, service: Any, at: float) -> MemorySample:
+def memory_sample(name: str, service: Any, at: float) -> MemorySample:
+    """The service's RSS and what its RocksDB budget holds and allows, `at` seconds in."""
     lines = _scrape(service)
     rocksdb, limit = (metric_sum(lines, f"salesflow_{name}_rocksdb_memory{s}_bytes") for s in ("", "_limit"))
     return MemorySample(at, service.sample().rss_mib, rocksdb / 2**20, limit / 2**20)
@@ -169,7 +170,7 @@ def _sample(
     started = time.monotonic()
     while (elapsed := time.monotonic() - started) <= settings.seconds:
         for name, service in services.items():
-            points[name].append(_memory_sample(name, service, elapsed))
+            points[name].append(memory_sample(name, service, elapsed))
         say(
             f"  {elapsed:4.0f} s: "
             + ", ".join(f"{n} {p[-1].rss_mib:.0f} ({p[-1].rocksdb_mib:.0f})" for n, p in points.items())
