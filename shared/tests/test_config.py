@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+import uvloop
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
 from shared.config import KafkaSettings, ServiceSettings, SettingsError
 from shared.faust_app import app_settings
+from shared.worker import event_loop_policy
 
 SASL_ENV = {
     "KAFKA_BOOTSTRAP_SERVERS": "kafka-0.kafka:9093,kafka-1.kafka:9093",
@@ -96,6 +99,22 @@ def test_the_rocksdb_budget_is_read_in_mib_and_refused_below_8() -> None:
     assert ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_ROCKSDB_MEMORY_MIB": "96"}).rocksdb_memory_mib == 96
     with pytest.raises(SettingsError, match="at least 8"):
         ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_ROCKSDB_MEMORY_MIB": "2"})
+
+
+def test_the_event_loop_is_uvloop_unless_asyncio_is_asked_for() -> None:
+    assert ServiceSettings.from_env("ingest", 8001, {}).event_loop == "uvloop"
+    assert ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_EVENT_LOOP": "AsyncIO"}).event_loop == "asyncio"
+    with pytest.raises(SettingsError, match="SALESFLOW_EVENT_LOOP must be one of uvloop, asyncio"):
+        ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_EVENT_LOOP": "trio"})
+
+
+@pytest.mark.parametrize(("name", "loop_class"), [("uvloop", uvloop.Loop), ("asyncio", asyncio.SelectorEventLoop)])
+def test_the_policy_makes_the_chosen_loop(name: str, loop_class: type) -> None:
+    loop = event_loop_policy(name).new_event_loop()
+    try:
+        assert type(loop) is loop_class
+    finally:
+        loop.close()
 
 
 def service(env: dict[str, str]) -> ServiceSettings:
