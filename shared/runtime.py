@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import time
@@ -41,9 +42,18 @@ Handler = Callable[[R, RecordMeta], Awaitable[None]]
 # A batch's (record, meta) pairs -> per record None, or the InvalidRecord to dead-letter it with.
 BatchHandler = Callable[[list[tuple[dict[str, Any], RecordMeta]]], Awaitable[list[InvalidRecord | None]]]
 ProcessEvents = Callable[[faust.StreamT[bytes], list[faust.EventT[bytes]]], Awaitable[None]]
+# A fetched batch's decoded records -> what the handler may read while handling them (prefetched()).
+Prefetch = Callable[[list[dict[str, Any]]], Awaitable[object]]
 MAX_RETRY_DELAY = 5.0
 # sysexits' EX_SOFTWARE: an internal software error.
 EXIT_RECORD_FAILED = 70
+# Per agent task, so one topic's batch never sees another's.
+_prefetched: contextvars.ContextVar[object] = contextvars.ContextVar("prefetched", default=None)
+
+
+def prefetched() -> object:
+    """What the `prefetch` of `consume` answered for the batch being handled; None outside one."""
+    return _prefetched.get()
 
 
 class ServiceRuntime:
@@ -142,23 +152,55 @@ class ServiceRuntime:
         record_name, value = (record.RECORD, to_avro(record)) if hasattr(record, "RECORD") else record
         return self.codec.encode(record_name, value)
 
-    def consume(self, name: str, handler: Handler[Any], record_type: type[Any] | None = None) -> None:
+    def consume(
+        self,
+        name: str,
+        handler: Handler[Any],
+        record_type: type[Any] | None = None,
+        prefetch: Prefetch | None = None,
+    ) -> None:
         """Register an agent on topic `name` that runs `handler` once per record, in order.
 
         With `record_type` the handler gets that dataclass, otherwise the decoded dict. Records
         already fetched are handled in batches of up to MAX_BATCH, one after another (per-key order
         kept, a dead letter per record); the batch is acknowledged once its outputs are.
+
+        With `prefetch`, each batch's decoded records are first handed to it at once (a record that
+        does not decode is left out, and dead-lettered in its turn): what it answers, say Redis
+        reads for the whole batch in one round trip, is `prefetched()` while the batch's records
+        are handled. A TransientFailure from it is retried like a handler's.
         """
         expected = _record_name(name)
 
         async def each(stream: faust.StreamT[bytes], events: list[faust.EventT[bytes]]) -> None:
-            for event in events:
-                # Faust's tables read and write the partition of the current event; the stream left it
-                # at the batch's last event, which may be another partition's: make it this record's.
-                cast(faust.Stream[bytes], stream)._set_current_event(event)
-                await self._process(_meta(event, name), event.value, expected, record_type, handler)
+            values: list[dict[str, Any] | None] = [None] * len(events)
+            if prefetch is not None:
+                values = [self._decoded_or_none(event.value, expected) for event in events]
+            token = _prefetched.set(await self._prefetch(name, values, prefetch)) if prefetch else None
+            try:
+                for event, value in zip(events, values, strict=True):
+                    # Faust's tables read and write the partition of the current event; the stream left
+                    # it at the batch's last event, which may be another partition's: make it this record's.
+                    cast(faust.Stream[bytes], stream)._set_current_event(event)
+                    await self._process(_meta(event, name), event.value, expected, record_type, handler, value)
+            finally:
+                if token is not None:
+                    _prefetched.reset(token)
 
         self._agent(name, each)
+
+    def _decoded_or_none(self, data: bytes, expected: str) -> dict[str, Any] | None:
+        try:
+            return self.codec.decode_as(data, expected)
+        except DecodeError:
+            return None
+
+    async def _prefetch(self, name: str, values: list[dict[str, Any] | None], prefetch: Prefetch) -> object:
+        try:
+            return await self._with_retries(lambda: prefetch([value for value in values if value is not None]))
+        except Exception as exc:  # a bug: as in a handler, nothing may be committed
+            with structlog.contextvars.bound_contextvars(topic=name):
+                self.crash(exc)
 
     def consume_batches(self, name: str, handler: BatchHandler) -> None:
         """Register an agent on topic `name` that hands `handler` each fetched batch at once, so its
@@ -219,13 +261,20 @@ class ServiceRuntime:
             await stream.ack(event)
 
     async def _process(
-        self, meta: RecordMeta, data: bytes, expected: str, record_type: type[Any] | None, handler: Handler[Any]
+        self,
+        meta: RecordMeta,
+        data: bytes,
+        expected: str,
+        record_type: type[Any] | None,
+        handler: Handler[Any],
+        decoded: dict[str, Any] | None = None,
     ) -> None:
+        """Handle one record; `decoded` is its value when a prefetch decoded it already."""
         started = time.perf_counter()
         self.metrics.events_in.labels(meta.topic).inc()
         with _record_context(meta):
             try:
-                value = self.codec.decode_as(data, expected)
+                value = self.codec.decode_as(data, expected) if decoded is None else decoded
                 self._observe_age(meta.topic, value)
                 record = from_avro(record_type, value) if record_type else value
                 await self._with_retries(lambda: handler(record, meta))

@@ -9,10 +9,12 @@ import asyncio
 import zlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio.client import Pipeline
 
+from services.nurture.batch_lookups import BatchLookups
 from services.nurture.commit_writes import queue_lead_writes
 from services.nurture.config import PORT, NurtureConfig, load_configured
 from services.nurture.lead_index import LeadIndex
@@ -26,7 +28,7 @@ from services.nurture.store import NurtureStore
 from shared.health import install_health
 from shared.pii_keys import PiiVault
 from shared.redis_client import timed
-from shared.runtime import ServiceRuntime, runtime_for
+from shared.runtime import ServiceRuntime, prefetched, runtime_for
 from shared.tables import JsonTable
 
 _LOCK_STRIPES = 64
@@ -47,6 +49,8 @@ class Nurture:
         self.pii = PiiVault.create(runtime.redis, runtime.settings.redis_prefix, runtime.metrics, runtime.settings.pii)
         # Agents of different topics interleave at every await; a lead's read-modify-write must not.
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
+        # Erasures begun by this worker; a batch's prefetched "not erased" holds only while unchanged.
+        self.erasures = 0
 
     def lock(self, lead_id: str) -> asyncio.Lock:
         return self._locks[zlib.crc32(lead_id.encode()) % _LOCK_STRIPES]
@@ -106,12 +110,32 @@ class Nurture:
         if stored is not None:
             self.leads[record.lead_id] = stored
 
+    async def prefetch(self, events: list[dict[str, Any]]) -> BatchLookups:
+        """For a batch of lead events: which leads are not erased and who their reps are, at once."""
+        erasures = self.erasures
+        lead_ids = list(dict.fromkeys(event["lead_id"] for event in events))
+        rep_ids = list(dict.fromkeys(event["rep_id"] for event in events if event.get("rep_id")))
+        unerased, reps = await self.store.erased_and_reps(lead_ids, rep_ids)
+        return BatchLookups(erasures, unerased, reps)
+
     async def forgotten(self, lead_id: str) -> bool:
         """True for an erased lead: a late event must not store its address again."""
-        if self.leads.get(lead_id) is not None or not await self.store.is_erased(lead_id):
+        if self.leads.get(lead_id) is not None:
+            return False
+        lookups = prefetched()
+        if isinstance(lookups, BatchLookups) and lookups.not_erased(lead_id, self.erasures):
+            return False
+        if not await self.store.is_erased(lead_id):
             return False
         self.runtime.log.info("erased_lead_ignored", lead_id=lead_id)
         return True
+
+    async def rep(self, rep_id: str) -> RepContact | None:
+        """The rep by id: from the batch's prefetch when it read them, else from the roster in Redis."""
+        lookups = prefetched()
+        if isinstance(lookups, BatchLookups) and rep_id in lookups.reps:
+            return lookups.reps[rep_id]
+        return await self.store.rep(rep_id)
 
     def tz_of(self, record: LeadRecord, rep: RepContact | None = None) -> ZoneInfo:
         return lead_timezone(record.profile, rep.timezone if rep else "UTC")
@@ -134,8 +158,10 @@ def build(runtime: ServiceRuntime, config: NurtureConfig) -> Nurture:
     config, sequences = load_configured(config)
     nurture = Nurture(runtime, config, sequences)
     commands, leads = Commands(nurture), LeadEvents(nurture)
-    runtime.consume("leads.captured", leads.on_captured)
-    runtime.consume("leads.assigned", leads.on_assigned)
+    # A new lead's first event asks Redis whether it was erased, and an assignment names a rep:
+    # read for the whole fetched batch at once.
+    runtime.consume("leads.captured", leads.on_captured, prefetch=nurture.prefetch)
+    runtime.consume("leads.assigned", leads.on_assigned, prefetch=nurture.prefetch)
     runtime.consume("leads.scored", leads.on_scored)
     engagement = EngagementHandler(nurture, commands.desk)
     runtime.consume("engagement.captured", engagement.on_engagement)

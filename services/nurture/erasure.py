@@ -44,6 +44,7 @@ class Eraser:
         Idempotent: a replay finds less to remove and sends the same event id again.
         """
         lead_id, nurture = request["lead_id"], self.nurture
+        nurture.erasures += 1  # before anything awaits: no batch may trust an older "not erased"
         async with nurture.lock(lead_id):
             await nurture.store.suppress(lead_id, "erased")
             nurture.pii.forget(lead_id)  # a cached key must not outlive the erasure

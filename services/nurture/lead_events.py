@@ -46,7 +46,7 @@ class LeadEvents:
             record = nurture.load(assigned["lead_id"])
             if assigned["rep_id"] is None or record.assignment_event_id == assigned["event_id"]:
                 return await nurture.commit(record, (), assigned["event_id"])
-            rep = await nurture.store.rep(assigned["rep_id"])
+            rep = await nurture.rep(assigned["rep_id"])
             now = datetime.now(UTC)
             move = signals.on_assignment(record, assigned["rep_id"], sequence, now, nurture.tz_of(record, rep))
             profile = record.profile or LeadProfile(email=assigned["email"])

@@ -129,6 +129,25 @@ class NurtureStore:
             marketing_consent=marketing_consent,
         )
 
+    async def erased_and_reps(
+        self, lead_ids: Sequence[str], rep_ids: Sequence[str]
+    ) -> tuple[frozenset[str], dict[str, RepContact | None]]:
+        """`is_erased` for each lead and `rep` for each rep, in one round trip: the leads not erased."""
+        pipe = self._client.pipeline(transaction=False)
+        for lead_id in lead_ids:
+            pipe.hexists(self._key("suppression", lead_id), "erased")
+        if rep_ids:
+            pipe.hmget(self._key("reps"), list(rep_ids))
+        answers = await timed(self._metrics, pipe.execute())
+        erased = answers[: len(lead_ids)]
+        unerased = frozenset(lead for lead, flag in zip(lead_ids, erased, strict=True) if not flag)
+        raw_reps = answers[len(lead_ids)] if rep_ids else []
+        reps = {
+            rep: None if raw is None else RepContact(**json.loads(raw))
+            for rep, raw in zip(rep_ids, raw_reps, strict=True)
+        }
+        return unerased, reps
+
     async def is_erased(self, lead_id: str) -> bool:
         """True once the lead was erased: nothing may be stored or sent for it again."""
         return bool(await timed(self._metrics, self._client.hexists(self._key("suppression", lead_id), "erased")))

@@ -1,5 +1,5 @@
-"""A minimal service whose handlers (one per record, one per batch) have a bug for one input, to
-test what the runtime does with bugs.
+"""A minimal service whose handlers (one per record, one per batch, one per record after a batch
+prefetch) have a bug for one input, to test what the runtime does with bugs and with a prefetch.
 
 Run as `python -m tests.integration.crashing_service` with the usual environment.
 """
@@ -11,7 +11,7 @@ from typing import Any
 from shared.dead_letters import RecordMeta
 from shared.errors import InvalidRecord
 from shared.health import install_health
-from shared.runtime import runtime_for
+from shared.runtime import prefetched, runtime_for
 from shared.worker import run_worker
 
 runtime = runtime_for("ingest", 8001)
@@ -30,7 +30,22 @@ async def handle_batch(batch: list[tuple[dict[str, Any], RecordMeta]]) -> list[I
     return [None] * len(batch)
 
 
+async def prefetch_leads(batch: list[dict[str, Any]]) -> frozenset[str]:
+    if any(value["lead_id"] == "boom-in-prefetch" for value in batch):
+        raise RuntimeError("a bug in the prefetch")
+    return frozenset(value["lead_id"] for value in batch)
+
+
+async def handle_prefetched(value: dict[str, Any], meta: RecordMeta) -> None:
+    if value["lead_id"] == "boom-in-handler":
+        raise RuntimeError("a bug in the handler")
+    batch = prefetched()
+    seen = "with" if isinstance(batch, frozenset) and value["lead_id"] in batch else "without"
+    await runtime.redis.incr(runtime.redis_key(f"handled-{seen}-prefetch"))
+
+
 runtime.consume("leads.inbound", handle)
+runtime.consume("subjects.erasure_requested", handle_prefetched, prefetch=prefetch_leads)
 runtime.consume_batches("engagement.inbound", handle_batch)
 install_health(runtime)
 run_worker(runtime)

@@ -165,10 +165,12 @@ class Stack:
     def produce(self, topic: str, record: str, value: dict[str, Any], key: str | None = None) -> None:
         self.produce_raw(topic, self.codec.encode(record, value), key)
 
-    def produce_many(self, topic: str, record: str, values: list[dict[str, Any]]) -> None:
-        """A burst: every record handed to the producer before one flush, so they batch."""
+    def produce_many(self, topic: str, record: str, values: list[dict[str, Any]], key_by: str = "") -> None:
+        """A burst: every record handed to the producer before one flush, so they batch; each keyed
+        by its `key_by` field when given."""
         for value in values:
-            self._producer.produce(self.topic(topic), self.codec.encode(record, value))
+            key = str(value[key_by]).encode() if key_by else None
+            self._producer.produce(self.topic(topic), self.codec.encode(record, value), key=key)
         self._producer.flush(30)
 
     def produce_raw(self, topic: str, data: bytes, key: str | None = None) -> None:

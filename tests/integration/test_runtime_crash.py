@@ -30,6 +30,14 @@ def run_until_exit(stack: Stack, seconds: float = 60) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
+def dies_twice_of(stack: Stack, bug: str) -> None:
+    """Two runs in a row meet the same uncommitted record and end the process of the same bug."""
+    for _ in range(2):
+        code, output = run_until_exit(stack)
+        assert code == EXIT_RECORD_FAILED, output[-2000:]
+        assert "record_failed" in output and bug in output
+
+
 def test_a_handler_bug_exits_the_process_and_the_record_is_retried(stack: Stack) -> None:
     """The good record before the bug is handled; the bad one kills the process every time, uncommitted."""
     # One key, so both land on one partition in this order.
@@ -50,9 +58,6 @@ def test_a_batch_handler_bug_exits_the_process_and_the_batch_is_retried(stack: S
     committed, so a second run meets the same records and dies the same way."""
     event = {"event_id": uuid.uuid4().hex, "occurred_at": datetime.now(UTC), "type": "email_open", "attributes": {}}
     stack.produce("engagement.inbound", "EngagementEvent", event | {"email": "boom@acme.example"}, key="acme")
-    for _ in range(2):
-        code, output = run_until_exit(stack)
-        assert code == EXIT_RECORD_FAILED, output[-2000:]
-        assert "record_failed" in output and "a bug in the batch handler" in output
+    dies_twice_of(stack, "a bug in the batch handler")
     client = redis.Redis.from_url(stack.infra.redis_url)
     assert client.get(f"{stack.prefix}sf:ingest:handled-in-batches") is None
