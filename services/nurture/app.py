@@ -49,7 +49,7 @@ class Nurture:
         self.pii = PiiVault.create(runtime.redis, runtime.settings.redis_prefix, runtime.metrics, runtime.settings.pii)
         # Agents of different topics interleave at every await; a lead's read-modify-write must not.
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
-        # Erasures begun by this worker; a batch's prefetched "not erased" holds only while unchanged.
+        # Erasure flags written by this worker; a batch's prefetched "not erased" holds only while unchanged.
         self.erasures = 0
 
     def lock(self, lead_id: str) -> asyncio.Lock:

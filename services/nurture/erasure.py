@@ -44,9 +44,13 @@ class Eraser:
         Idempotent: a replay finds less to remove and sends the same event id again.
         """
         lead_id, nurture = request["lead_id"], self.nurture
-        nurture.erasures += 1  # before anything awaits: no batch may trust an older "not erased"
         async with nurture.lock(lead_id):
-            await nurture.store.suppress(lead_id, "erased")
+            try:
+                await nurture.store.suppress(lead_id, "erased")
+            finally:
+                # Once the flag is written (or may be): a batch's prefetch, which counted before it
+                # read, may have read before the flag, so it must not be trusted for any lead.
+                nurture.erasures += 1
             nurture.pii.forget(lead_id)  # a cached key must not outlive the erasure
             stored = nurture.leads.get(lead_id)
             removed = await self._forget(nurture.load(lead_id))

@@ -1,16 +1,16 @@
-"""A batch's prefetched "not erased" holds only for the leads read, and only until an erasure begins."""
+"""A batch's prefetched "not erased" holds only for the leads read, and only until an erasure is flagged."""
 
 from __future__ import annotations
 
 from services.nurture.batch_lookups import BatchLookups
 
 
-def test_a_lead_read_as_not_erased_is_vouched_for_while_no_erasure_begins() -> None:
+def test_a_lead_read_as_not_erased_is_vouched_for_while_no_erasure_is_flagged() -> None:
     lookups = BatchLookups(erasures=4, unerased=frozenset({"lead_a"}), reps={})
     assert lookups.not_erased("lead_a", 4)
 
 
-def test_an_erasure_begun_since_the_read_makes_every_answer_stale() -> None:
+def test_an_erasure_flagged_since_the_count_makes_every_answer_stale() -> None:
     lookups = BatchLookups(erasures=4, unerased=frozenset({"lead_a"}), reps={})
     assert not lookups.not_erased("lead_a", 5)
 
