@@ -22,6 +22,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.avro_codec import AvroCodec, DecodeError, create_codec
 from shared.cli import create_topics
@@ -223,3 +224,14 @@ class TopicReader:
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def metrics(service: ServiceProcess) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The service's /metrics now: each sample's value by its name and sorted labels."""
+    with urllib.request.urlopen(service.url("/metrics"), timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }

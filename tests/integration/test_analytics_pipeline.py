@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.harness import ROOT, Infra, ServiceProcess, Stack
+from tests.integration.harness import ROOT, Infra, ServiceProcess, Stack, metrics
 
 T0 = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
 EXAMPLES = ROOT / "schemas" / "avro" / "examples"
@@ -208,16 +207,6 @@ def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
 def get(service: ServiceProcess, path: str) -> Any:
     with urllib.request.urlopen(service.url(path), timeout=10) as response:
         return json.loads(response.read())
-
-
-def metrics(service: ServiceProcess) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    with urllib.request.urlopen(service.url("/metrics"), timeout=10) as response:
-        text = response.read().decode()
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def eventually(probe: Callable[[], Any], check: Callable[[Any], bool], seconds: float = 45) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.harness import Infra, ServiceProcess, Stack
+from tests.integration.harness import Infra, ServiceProcess, Stack, metrics
 from tests.integration.test_analytics_pipeline import (
     FLUSH_ENV,
     at,
@@ -25,7 +25,6 @@ from tests.integration.test_analytics_pipeline import (
     eventually,
     example,
     get,
-    metrics,
     money,
 )
 

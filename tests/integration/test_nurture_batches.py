@@ -8,10 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.erasure_support import erase, report
-from tests.integration.harness import Infra, Stack
+from tests.integration.harness import Infra, Stack, metrics
 from tests.integration.nurture_support import ALWAYS, Inbox, assigned, enrolment_changes, running_nurture
 from tests.integration.nurture_support import inbox as inbox  # the fixture, used by name
-from tests.integration.test_analytics_pipeline import metrics
 
 REP = {"rep_id": "rep_batches", "name": "Grace Hopper", "email": "grace.batches@salesflow.example", "timezone": "UTC"}
 # The first step is an hour away: the burst enrols and sends nothing, so its Redis calls are the enrolments'.
