@@ -186,6 +186,13 @@ def _event_loop(env: Mapping[str, str]) -> str:
     return name
 
 
+def _heap_trim_seconds(env: Mapping[str, str]) -> float:
+    seconds = env_float(env, "SALESFLOW_HEAP_TRIM_SECONDS", 60.0)
+    if not seconds >= 0:  # NaN too
+        raise SettingsError(f"SALESFLOW_HEAP_TRIM_SECONDS must be 0 (never) or more, got {seconds}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     """What every service needs: where Kafka and Redis are, where tables live, its web port."""
@@ -208,6 +215,8 @@ class ServiceSettings:
     rocksdb_memory_mib: int = 32
     # The worker's event loop: uvloop costs scoring and nurture less CPU per record; asyncio's own stays a choice.
     event_loop: str = "uvloop"
+    # How often the worker hands the C heap's free pages back (shared/heap_trim.py); 0: never.
+    heap_trim_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, service: str, default_port: int, env: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -228,4 +237,5 @@ class ServiceSettings:
             pii=PiiSettings.from_env(env),
             rocksdb_memory_mib=_rocksdb_memory_mib(env),
             event_loop=_event_loop(env),
+            heap_trim_seconds=_heap_trim_seconds(env),
         )

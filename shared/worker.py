@@ -7,6 +7,7 @@ import asyncio
 import faust
 import uvloop
 
+from shared.heap_trim import install_heap_trim
 from shared.logs import configure_logging
 from shared.runtime import ServiceRuntime
 
@@ -22,7 +23,12 @@ def run_worker(runtime: ServiceRuntime) -> None:
     asyncio.set_event_loop_policy(event_loop_policy(runtime.settings.event_loop))
     level = runtime.settings.log_level
     configure_logging(runtime.service, level)
-    runtime.log.info("worker_starting", event_loop=runtime.settings.event_loop)
+    heap_trim = install_heap_trim(runtime)
+    runtime.log.info(
+        "worker_starting",
+        event_loop=runtime.settings.event_loop,
+        heap_trim_seconds=runtime.settings.heap_trim_seconds if heap_trim else 0,
+    )
     worker = faust.Worker(
         runtime.app,
         loglevel=level,

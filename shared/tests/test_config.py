@@ -101,6 +101,15 @@ def test_the_rocksdb_budget_is_read_in_mib_and_refused_below_8() -> None:
         ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_ROCKSDB_MEMORY_MIB": "2"})
 
 
+def test_the_heap_is_trimmed_every_minute_unless_told_otherwise() -> None:
+    assert ServiceSettings.from_env("ingest", 8001, {}).heap_trim_seconds == 60
+    assert ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_HEAP_TRIM_SECONDS": "0"}).heap_trim_seconds == 0
+    assert ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_HEAP_TRIM_SECONDS": "2.5"}).heap_trim_seconds == 2.5
+    for bad in ("-1", "nan", "often"):
+        with pytest.raises(SettingsError, match="SALESFLOW_HEAP_TRIM_SECONDS must be"):
+            ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_HEAP_TRIM_SECONDS": bad})
+
+
 def test_the_event_loop_is_uvloop_unless_asyncio_is_asked_for() -> None:
     assert ServiceSettings.from_env("ingest", 8001, {}).event_loop == "uvloop"
     assert ServiceSettings.from_env("ingest", 8001, {"SALESFLOW_EVENT_LOOP": "AsyncIO"}).event_loop == "asyncio"
