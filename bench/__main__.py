@@ -171,18 +171,16 @@ def write(results: dict[str, Any], out: Path) -> None:
         plots.throughput_plot(results, out / "throughput.png")
 
 
-def soak(seconds: float, leads_per_second: float, out: Path, service_env: dict[str, str]) -> int:
+def soak(settings: SoakSettings, out: Path) -> int:
     """The memory soak alone (not part of the default run: it alone takes `seconds`)."""
     started = time.monotonic()
     infra = ensure_infra()
     try:
-        say(f"soak for {seconds:.0f} s ...")
+        say(f"soak for {settings.warmup:.0f} s of warm-up and {settings.seconds:.0f} s measured ...")
         results: dict[str, Any] = {
             "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": describe(infra.bootstrap),
-            "soak": run_soak(
-                infra, SoakSettings(seconds, leads_per_second, 2 * leads_per_second, service_env=service_env), say
-            ),
+            "soak": run_soak(infra, settings, say),
         }
     finally:
         stop_infra(infra)
@@ -209,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak", type=float, metavar="SECONDS", help="only the memory soak, this long (600: 10 min)")
     parser.add_argument("--soak-rate", type=float, default=50, help="soak leads/s (engagement: twice that)")
     parser.add_argument(
+        "--soak-warmup", type=float, default=0, metavar="SECONDS", help="soak: load this long before measuring"
+    )
+    parser.add_argument(
         "--service-env",
         action="append",
         default=[],
@@ -217,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.soak:
-        return soak(args.soak, args.soak_rate, args.out, parse_service_env(parser, args.service_env))
+        rate, env = args.soak_rate, parse_service_env(parser, args.service_env)
+        return soak(SoakSettings(args.soak, rate, 2 * rate, warmup=args.soak_warmup, service_env=env), args.out)
     sections = [s for s in args.sections.split(",") if s]
     unknown = set(sections) - set(SECTIONS)
     if unknown:

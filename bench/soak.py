@@ -4,8 +4,13 @@ All seven services run on a private namespace (with an SMTP sink for nurture and
 opportunity) while leads go to leads.inbound and engagement to engagement.inbound at a steady rate.
 Every `interval` seconds each service's resident memory is read from /proc, and what its RocksDB
 budget holds from its metrics; the report gives the first, last and peak RSS and the least-squares
-slope in MiB per minute, over the whole run and over its second half (after caches and RocksDB's
-memtables have filled), and the same slope of RSS less RocksDB: what grows outside the budget.
+slope in MiB per minute, over the measured window and over its second half, and the same slopes of
+RSS less RocksDB: what grows outside the budget.
+
+A warm-up runs the same load for `warmup` seconds before the measured window. A service's first
+minutes fill bounded things (RocksDB's block cache and memtables, the allocator's arenas, the
+topics' metadata) that a ten-minute window would otherwise mistake for a trend; what keeps growing
+after them is what an SRE would see as a leak. Samples of the warm-up are kept, not summarised.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class SoakSettings:
     leads_per_second: float = 50
     engagement_per_second: float = 100
     interval: float = 10
+    warmup: float = 0  # seconds of the same load before the measured window
     service_env: dict[str, str] = field(default_factory=dict)  # on top of each service's own
 
 
@@ -48,23 +54,27 @@ class MemorySample:
     rocksdb_limit_mib: float
 
 
-def memory_summary(samples: list[MemorySample]) -> dict[str, float]:
-    """First, last and peak RSS (MiB) and the slope (MiB/min), whole run and second half; RocksDB's
-    last, peak and limit (MiB), and the second-half slope of RSS less RocksDB."""
-    rss = [(s.at, s.rss_mib) for s in samples]
-    outside = [(s.at, s.rss_mib - s.rocksdb_mib) for s in samples]
-    half = len(samples) // 2
+def memory_summary(samples: list[MemorySample], warmup: float = 0) -> dict[str, float]:
+    """RSS at the start, first, last and peak of the measured window (the samples from `warmup` on)
+    in MiB, with its slope (MiB/min) over the window and its second half; RocksDB's last, peak and
+    limit; and the same two slopes of RSS less RocksDB."""
+    measured = [s for s in samples if s.at >= warmup] or samples[-1:]
+    rss = [(s.at, s.rss_mib) for s in measured]
+    outside = [(s.at, s.rss_mib - s.rocksdb_mib) for s in measured]
+    half = len(measured) // 2
     return {
+        "start_mib": round(samples[0].rss_mib, 1),
         "first_mib": round(rss[0][1], 1),
         "last_mib": round(rss[-1][1], 1),
         "peak_mib": round(max(v for _, v in rss), 1),
         "slope_mib_per_min": round(slope_per_minute(rss), 3),
         "second_half_slope_mib_per_min": round(slope_per_minute(rss[half:]), 3),
-        "rocksdb_last_mib": round(samples[-1].rocksdb_mib, 1),
-        "rocksdb_peak_mib": round(max(s.rocksdb_mib for s in samples), 1),
-        "rocksdb_limit_mib": round(samples[-1].rocksdb_limit_mib, 1),
+        "rocksdb_last_mib": round(measured[-1].rocksdb_mib, 1),
+        "rocksdb_peak_mib": round(max(s.rocksdb_mib for s in measured), 1),
+        "rocksdb_limit_mib": round(measured[-1].rocksdb_limit_mib, 1),
+        "outside_rocksdb_slope_mib_per_min": round(slope_per_minute(outside), 3),
         "outside_rocksdb_second_half_slope_mib_per_min": round(slope_per_minute(outside[half:]), 3),
-        "samples": len(samples),
+        "samples": len(measured),
     }
 
 
@@ -128,6 +138,7 @@ def run_soak(infra: Infra, settings: SoakSettings, say: Any = print) -> dict[str
         sink.wait(10)
     return {
         "seconds": settings.seconds,
+        "warmup_seconds": settings.warmup,
         "interval_seconds": settings.interval,
         "offered": {
             "leads_per_second": settings.leads_per_second,
@@ -136,8 +147,16 @@ def run_soak(infra: Infra, settings: SoakSettings, say: Any = print) -> dict[str
         "sent": load.sent,
         "service_env": settings.service_env,
         "scoring_mql_threshold": BENCH_MQL_THRESHOLD,
-        "services": {name: memory_summary(series) | {"consumed": consumed[name]} for name, series in points.items()},
+        "services": {
+            name: memory_summary(series, settings.warmup) | {"consumed": consumed[name], "series": _series(series)}
+            for name, series in points.items()
+        },
     }
+
+
+def _series(samples: list[MemorySample]) -> list[list[float]]:
+    """Every sample as [seconds, RSS MiB, RocksDB MiB], warm-up included, for a plot or a second look."""
+    return [[round(s.at), round(s.rss_mib, 1), round(s.rocksdb_mib, 1)] for s in samples]
 
 
 def _scrape(service: Any) -> list[str]:
@@ -168,7 +187,7 @@ def _sample(
 ) -> dict[str, list[MemorySample]]:
     points: dict[str, list[MemorySample]] = {name: [] for name in services}
     started = time.monotonic()
-    while (elapsed := time.monotonic() - started) <= settings.seconds:
+    while (elapsed := time.monotonic() - started) <= settings.warmup + settings.seconds:
         for name, service in services.items():
             points[name].append(memory_sample(name, service, elapsed))
         say(
@@ -204,25 +223,31 @@ def _seed_deals(namespace: Namespace, env: dict[str, str]) -> None:
 
 
 def render_markdown(soak: dict[str, Any]) -> str:
+    warmup = soak.get("warmup_seconds", 0)
     lines = [
-        f"Soak: {soak['seconds']:.0f} s, RSS every {soak['interval_seconds']:.0f} s, offered "
+        f"Soak: {soak['seconds']:.0f} s measured"
+        + (f" after {warmup:.0f} s of warm-up at the same load" if warmup else "")
+        + f", RSS every {soak['interval_seconds']:.0f} s, offered "
         f"{soak['offered']['leads_per_second']:.0f} leads/s + {soak['offered']['engagement_per_second']:.0f} "
         f"engagement events/s (sent {soak['sent']['leads']:,} leads, {soak['sent']['engagement']:,} events)"
         + "".join(f", {name}={value}" for name, value in soak.get("service_env", {}).items())
         + ".",
         "",
+        "Start is RSS before any load; first, last, peak and the slopes are of the measured window. "
         "RocksDB is what the service's RocksDB budget holds (block cache and memtables), last of its "
-        "limit; the last column is the second-half slope of RSS less RocksDB.",
+        "limit; the last two columns are the slopes of RSS less RocksDB: what grows outside the budget.",
         "",
-        "| service | records consumed | first MiB | last MiB | peak MiB | MiB/min (whole) | MiB/min (2nd half) "
-        "| RocksDB MiB | MiB/min outside RocksDB (2nd half) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| service | records consumed | start MiB | first MiB | last MiB | peak MiB | MiB/min | MiB/min (2nd half) "
+        "| RocksDB MiB | MiB/min outside RocksDB | (2nd half) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, m in soak["services"].items():
         lines.append(
-            f"| {name} | {m.get('consumed', 0):,} | {m['first_mib']:.1f} | {m['last_mib']:.1f} | {m['peak_mib']:.1f} | "
+            f"| {name} | {m.get('consumed', 0):,} | {m.get('start_mib', m['first_mib']):.1f} | {m['first_mib']:.1f} | "
+            f"{m['last_mib']:.1f} | {m['peak_mib']:.1f} | "
             f"{m['slope_mib_per_min']:+.2f} | {m['second_half_slope_mib_per_min']:+.2f} | "
             f"{m['rocksdb_last_mib']:.1f} of {m['rocksdb_limit_mib']:.0f} | "
+            f"{m.get('outside_rocksdb_slope_mib_per_min', 0):+.2f} | "
             f"{m['outside_rocksdb_second_half_slope_mib_per_min']:+.2f} |"
         )
     return "\n".join(lines) + "\n"

@@ -51,6 +51,21 @@ def test_growth_outside_a_full_budget_is_reported_as_such() -> None:
     assert summary["peak_mib"] == 105 and summary["first_mib"] == 100
 
 
+def test_a_warm_up_is_left_out_of_the_slopes() -> None:
+    """Five minutes of filling (+4 MiB/min), then flat: the measured window from 300 s on is flat."""
+    rss = [100, 104, 108, 112, 116, 120, 120, 120, 120, 120, 120]
+    summary = memory_summary(samples(rss, [0] * len(rss)), warmup=300)
+    assert summary["slope_mib_per_min"] == 0 and summary["outside_rocksdb_slope_mib_per_min"] == 0
+    assert (summary["start_mib"], summary["first_mib"], summary["samples"]) == (100, 120, 6)
+    assert memory_summary(samples(rss, [0] * len(rss)))["slope_mib_per_min"] > 1
+
+
+def test_the_heading_names_the_warm_up() -> None:
+    """A warmed-up soak says how long it warmed up, so its slopes are read as a steady state's."""
+    soak = soak_result({}) | {"warmup_seconds": 300}
+    assert "60 s measured after 300 s of warm-up at the same load," in render_markdown(soak).splitlines()[0]
+
+
 def soak_result(services: dict[str, Any]) -> dict[str, Any]:
     """What run_soak returns for a 60 s run at 20 leads/s, around the given service summaries."""
     return {
@@ -66,8 +81,8 @@ def test_the_table_gives_rocksdb_against_its_limit() -> None:
     """One row per service, with RocksDB's last value of its limit and the outside slope."""
     soak = soak_result({"nurture": memory_summary(samples([100, 101, 102, 103], [28, 29, 30, 31])) | {"consumed": 9}})
     row = render_markdown(soak).splitlines()[-1]
-    assert row.startswith("| nurture | 9 | 100.0 | 103.0 |")
-    assert row.endswith("| 31.0 of 32 | +0.00 |")
+    assert row.startswith("| nurture | 9 | 100.0 | 100.0 | 103.0 |")
+    assert row.endswith("| 31.0 of 32 | +0.00 | +0.00 |")
 
 
 def test_the_heading_names_the_environment_the_services_ran_with() -> None:
