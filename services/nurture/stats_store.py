@@ -34,6 +34,17 @@ class SentEmail:
         return cls(sequence_id, step_id, variant, message_id)
 
 
+# Marks the email counted for the metric and counts it, in one step: two calls could be cut between
+# them and leave the mark without the count, which no redelivery would then add.
+_COUNT_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  return 1
+end
+return 0
+"""
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -43,6 +54,7 @@ class StatsStore:
 
     def __init__(self, client: redis.Redis, key: Callable[..., str], metrics: ServiceMetrics, ttl: int) -> None:
         self._client, self._key, self._metrics, self._ttl = client, key, metrics, ttl
+        self._count_once = client.register_script(_COUNT_ONCE)
 
     async def record_sent(self, lead_id: str, email: SentEmail) -> None:
         """Count the send and remember the email by message id and as the lead's latest."""
@@ -60,12 +72,9 @@ class StatsStore:
 
     async def count_engagement(self, email: SentEmail, metric: str) -> bool:
         """Count `metric` (opens, clicks, replies) for the email once; False when already counted."""
-        first = self._key("engaged", metric, email.message_id)
-        if not await timed(self._metrics, self._client.set(first, "1", nx=True, ex=self._ttl)):
-            return False
-        field = counter_field(email.step_id, email.variant, metric)
-        await timed(self._metrics, self._client.hincrby(self._key("stats", email.sequence_id), field))
-        return True
+        keys = [self._key("engaged", metric, email.message_id), self._key("stats", email.sequence_id)]
+        args: list[int | str] = [self._ttl, counter_field(email.step_id, email.variant, metric)]
+        return bool(await timed(self._metrics, self._count_once(keys=keys, args=args)))
 
     async def forget(self, lead_id: str, message_ids: Sequence[str], metrics: Iterable[str]) -> list[str]:
         """Drop which emails the lead got and what they engaged with; the per-sequence counts stay.
