@@ -187,6 +187,7 @@ def soak(settings: SoakSettings, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "soak.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (out / "soak.md").write_text(render_soak(results["soak"]))
+    plots.soak_plot(results["soak"], out / "soak.png")
     say(f"soak done in {time.monotonic() - started:.0f} s; results in {out / 'soak.md'}")
     return 0
 

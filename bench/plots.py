@@ -63,3 +63,23 @@ def throughput_plot(results: Mapping[str, Any], path: Path) -> None:
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
     figure.savefig(path)
+
+
+def soak_plot(soak: Mapping[str, Any], path: Path) -> None:
+    """Each service's RSS (solid) and RSS less RocksDB (dotted) over the soak, the warm-up shaded."""
+    figure = Figure(figsize=(8, 4.5), dpi=110)
+    axes = figure.subplots()
+    for colour, (name, summary) in enumerate(soak["services"].items()):
+        series = summary.get("series", [])
+        minutes = [at / 60 for at, _, _ in series]
+        axes.plot(minutes, [rss for _, rss, _ in series], color=f"C{colour}", linewidth=1.2, label=name)
+        axes.plot(minutes, [rss - rocksdb for _, rss, rocksdb in series], color=f"C{colour}", linestyle=":")
+    if warmup := soak.get("warmup_seconds", 0):
+        axes.axvspan(0, warmup / 60, color="grey", alpha=0.15, label="warm-up")
+    axes.set_xlabel("minutes since the load started")
+    axes.set_ylabel("MiB (solid: RSS; dotted: RSS less RocksDB)")
+    axes.set_title("Memory per service under steady load")
+    axes.legend(loc="upper left", fontsize=8, ncol=2)
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.__main__ import main, parse_service_env
+from bench.plots import soak_plot
 from bench.soak import MemorySample, memory_summary, metric_sum, render_markdown
 
 EXPOSITION = """\
@@ -102,3 +104,11 @@ def test_service_env_pairs_keep_everything_after_the_first_equals() -> None:
     """A value may itself hold '=' (LD_PRELOAD paths do not, but options strings do)."""
     parser = argparse.ArgumentParser()
     assert parse_service_env(parser, ["A=1", "B=x=y"]) == {"A": "1", "B": "x=y"}
+
+
+def test_the_soak_plot_draws_every_service_from_its_samples(tmp_path: Path) -> None:
+    rss = [100, 104, 108, 112, 112, 112]
+    series = [[60.0 * i, r, 4.0 * i] for i, r in enumerate(rss)]
+    soak = soak_result({"scoring": {"series": series}, "nurture": {"series": series}}) | {"warmup_seconds": 180}
+    soak_plot(soak, tmp_path / "soak.png")
+    assert (tmp_path / "soak.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
