@@ -31,6 +31,7 @@ from shared.dead_letters import RecordMeta, dead_letter_headers
 from shared.errors import InvalidRecord, TransientFailure
 from shared.faust_app import create_app, handling
 from shared.hole_guard import HoleGuard
+from shared.lag import LagGauge
 from shared.metrics import ServiceMetrics
 from shared.records import from_avro, to_avro
 from shared.redis_client import create_redis
@@ -80,6 +81,8 @@ class ServiceRuntime:
             "records_refetched_total", "Records the stream framework skipped, fetched again.", ("topic",)
         )
         self._holes = HoleGuard(self.app, refetched, self.log)
+        self._consumed: dict[str, str] = {}  # physical topic name -> contract name, filled by consume*
+        LagGauge(self.app, self.metrics.consumer_lag, self._consumed).install()
         budget = attach_budget(self.app, settings.rocksdb_memory_mib * MIB)
         self.metrics.rocksdb_memory.set_function(budget.usage_bytes)
         self.metrics.rocksdb_memory_limit.set(budget.capacity_bytes)
@@ -235,6 +238,7 @@ class ServiceRuntime:
                     await settling.popleft()
 
         agent.__name__ = f"consume_{name.replace('.', '_')}"
+        self._consumed[physical_name(name, self.settings.topic_prefix)] = name
         if topic_spec(name).cleanup is Cleanup.DELETE:  # a compacted topic has holes of its own
             self._holes.topics.add(physical_name(name, self.settings.topic_prefix))
         self.app.agent(self.topic(name), name=f"{self.service}.{name}")(agent)
