@@ -71,9 +71,9 @@ def soak_plot(soak: Mapping[str, Any], path: Path) -> None:
     axes = figure.subplots()
     for colour, (name, summary) in enumerate(soak["services"].items()):
         series = summary.get("series", [])
-        minutes = [at / 60 for at, _, _ in series]
-        axes.plot(minutes, [rss for _, rss, _ in series], color=f"C{colour}", linewidth=1.2, label=name)
-        axes.plot(minutes, [rss - rocksdb for _, rss, rocksdb in series], color=f"C{colour}", linestyle=":")
+        minutes = [sample[0] / 60 for sample in series]
+        axes.plot(minutes, [sample[1] for sample in series], color=f"C{colour}", linewidth=1.2, label=name)
+        axes.plot(minutes, [sample[1] - sample[2] for sample in series], color=f"C{colour}", linestyle=":")
     if warmup := soak.get("warmup_seconds", 0):
         axes.axvspan(0, warmup / 60, color="grey", alpha=0.15, label="warm-up")
     axes.set_xlabel("minutes since the load started")

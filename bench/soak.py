@@ -46,12 +46,14 @@ class SoakSettings:
 
 @dataclass(frozen=True)
 class MemorySample:
-    """One service at one moment: seconds since the start, RSS and its RocksDB budget's use (MiB)."""
+    """One service at one moment: seconds since the start, RSS and its RocksDB budget's use (MiB),
+    and its consumer lag (records, all partitions): a soak means nothing for a service that falls behind."""
 
     at: float
     rss_mib: float
     rocksdb_mib: float
     rocksdb_limit_mib: float
+    lag: float = 0
 
 
 def memory_summary(samples: list[MemorySample], warmup: float = 0) -> dict[str, float]:
@@ -74,6 +76,8 @@ def memory_summary(samples: list[MemorySample], warmup: float = 0) -> dict[str, 
         "rocksdb_limit_mib": round(measured[-1].rocksdb_limit_mib, 1),
         "outside_rocksdb_slope_mib_per_min": round(slope_per_minute(outside), 3),
         "outside_rocksdb_second_half_slope_mib_per_min": round(slope_per_minute(outside[half:]), 3),
+        "lag_last": measured[-1].lag,
+        "lag_peak": max(s.lag for s in measured),
         "samples": len(measured),
     }
 
@@ -155,8 +159,8 @@ def run_soak(infra: Infra, settings: SoakSettings, say: Any = print) -> dict[str
 
 
 def _series(samples: list[MemorySample]) -> list[list[float]]:
-    """Every sample as [seconds, RSS MiB, RocksDB MiB], warm-up included, for a plot or a second look."""
-    return [[round(s.at), round(s.rss_mib, 1), round(s.rocksdb_mib, 1)] for s in samples]
+    """Every sample as [seconds, RSS MiB, RocksDB MiB, lag], warm-up included, for a plot or a second look."""
+    return [[round(s.at), round(s.rss_mib, 1), round(s.rocksdb_mib, 1), s.lag] for s in samples]
 
 
 def _scrape(service: Any) -> list[str]:
@@ -179,7 +183,8 @@ def memory_sample(name: str, service: Any, at: float) -> MemorySample:
     """The service's RSS and what its RocksDB budget holds and allows, `at` seconds in."""
     lines = _scrape(service)
     rocksdb, limit = (metric_sum(lines, f"salesflow_{name}_rocksdb_memory{s}_bytes") for s in ("", "_limit"))
-    return MemorySample(at, service.sample().rss_mib, rocksdb / 2**20, limit / 2**20)
+    lag = metric_sum(lines, f"salesflow_{name}_consumer_lag_records")
+    return MemorySample(at, service.sample().rss_mib, rocksdb / 2**20, limit / 2**20, lag)
 
 
 def _sample(
@@ -235,11 +240,13 @@ def render_markdown(soak: dict[str, Any]) -> str:
         "",
         "Start is RSS before any load; first, last, peak and the slopes are of the measured window. "
         "RocksDB is what the service's RocksDB budget holds (block cache and memtables), last of its "
-        "limit; the last two columns are the slopes of RSS less RocksDB: what grows outside the budget.",
+        "limit; the next two columns are the slopes of RSS less RocksDB: what grows outside the budget. "
+        "Lag is the records behind the end of the service's input partitions, at the end and at its peak "
+        "in the window: a service that fell behind holds fetched records it has not handled.",
         "",
         "| service | records consumed | start MiB | first MiB | last MiB | peak MiB | MiB/min | MiB/min (2nd half) "
-        "| RocksDB MiB | MiB/min outside RocksDB | (2nd half) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| RocksDB MiB | MiB/min outside RocksDB | (2nd half) | lag (peak) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, m in soak["services"].items():
         lines.append(
@@ -248,6 +255,7 @@ def render_markdown(soak: dict[str, Any]) -> str:
             f"{m['slope_mib_per_min']:+.2f} | {m['second_half_slope_mib_per_min']:+.2f} | "
             f"{m['rocksdb_last_mib']:.1f} of {m['rocksdb_limit_mib']:.0f} | "
             f"{m.get('outside_rocksdb_slope_mib_per_min', 0):+.2f} | "
-            f"{m['outside_rocksdb_second_half_slope_mib_per_min']:+.2f} |"
+            f"{m['outside_rocksdb_second_half_slope_mib_per_min']:+.2f} | "
+            f"{m.get('lag_last', 0):,.0f} ({m.get('lag_peak', 0):,.0f}) |"
         )
     return "\n".join(lines) + "\n"

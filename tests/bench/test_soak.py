@@ -13,6 +13,8 @@ from bench.plots import soak_plot
 from bench.soak import MemorySample, memory_summary, metric_sum, render_markdown
 
 EXPOSITION = """\
+salesflow_nurture_consumer_lag_records{partition="0",topic="leads.assigned"} 3.0
+salesflow_nurture_consumer_lag_records{partition="1",topic="leads.assigned"} 4.0
 # HELP salesflow_nurture_rocksdb_memory_bytes Bytes the RocksDB budget holds.
 # TYPE salesflow_nurture_rocksdb_memory_bytes gauge
 salesflow_nurture_rocksdb_memory_bytes 3.3554432e+07
@@ -31,6 +33,7 @@ def test_metric_sum_adds_every_label_set_of_exactly_that_metric() -> None:
     assert metric_sum(lines, "salesflow_nurture_rocksdb_memory_bytes") == 32 * 2**20
     assert metric_sum(lines, "salesflow_nurture_rocksdb_memory_limit_bytes") == 64 * 2**20
     assert metric_sum(lines, "salesflow_nurture_events_in_total") == 150
+    assert metric_sum(lines, "salesflow_nurture_consumer_lag_records") == 7
     assert metric_sum(lines, "salesflow_nurture_missing") == 0
 
 
@@ -62,6 +65,15 @@ def test_a_warm_up_is_left_out_of_the_slopes() -> None:
     assert memory_summary(samples(rss, [0] * len(rss)))["slope_mib_per_min"] > 1
 
 
+def test_the_lag_at_the_end_and_its_peak_in_the_window_are_reported() -> None:
+    """A service that fell behind in the measured window says so beside its memory."""
+    points = [MemorySample(60.0 * i, 100, 0, 32, lag) for i, lag in enumerate([900, 5, 40, 250, 12])]
+    summary = memory_summary(points, warmup=60)
+    assert (summary["lag_last"], summary["lag_peak"]) == (12, 250)
+    row = render_markdown(soak_result({"nurture": summary})).splitlines()[-1]
+    assert row.endswith("| 12 (250) |")
+
+
 def test_the_heading_names_the_warm_up() -> None:
     """A warmed-up soak says how long it warmed up, so its slopes are read as a steady state's."""
     soak = soak_result({}) | {"warmup_seconds": 300}
@@ -84,7 +96,7 @@ def test_the_table_gives_rocksdb_against_its_limit() -> None:
     soak = soak_result({"nurture": memory_summary(samples([100, 101, 102, 103], [28, 29, 30, 31])) | {"consumed": 9}})
     row = render_markdown(soak).splitlines()[-1]
     assert row.startswith("| nurture | 9 | 100.0 | 100.0 | 103.0 |")
-    assert row.endswith("| 31.0 of 32 | +0.00 | +0.00 |")
+    assert row.endswith("| 31.0 of 32 | +0.00 | +0.00 | 0 (0) |")
 
 
 def test_the_heading_names_the_environment_the_services_ran_with() -> None:
