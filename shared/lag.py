@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.types import TP
 from prometheus_client import Gauge
 
@@ -41,6 +42,20 @@ class LagGauge:
         self.reported: set[tuple[str, str]] = set()
 
     async def refresh(self) -> None:
+        """Set the gauge from the consumer now; a metric must never take the worker down, so a
+        rebalance or broker outage under the read leaves the last values until the next refresh."""
+        try:
+            lags = await self._read()
+        except (TimeoutError, KafkaError):
+            return
+        labels = {tp: (self.topics[tp.topic], str(tp.partition)) for tp in lags}
+        for tp, lag in lags.items():
+            self.gauge.labels(*labels[tp]).set(lag)
+        for gone in self.reported - set(labels.values()):
+            self.gauge.remove(*gone)
+        self.reported = set(labels.values())
+
+    async def _read(self) -> dict[TP, int]:
         consumer = self.app.consumer
         consumed = [tp for tp in consumer.assignment() if tp.topic in self.topics]
         ends = {tp: consumer.highwater(tp) for tp in consumed}
@@ -48,13 +63,7 @@ class LagGauge:
         committed: dict[TP, int | None] = {tp: own.get(tp) for tp in consumed}
         if never := [tp for tp, offset in committed.items() if offset is None and ends[tp] is not None]:
             committed |= await consumer.earliest_offsets(*never)
-        lags = partition_lags(ends, committed)
-        labels = {tp: (self.topics[tp.topic], str(tp.partition)) for tp in lags}
-        for tp, lag in lags.items():
-            self.gauge.labels(*labels[tp]).set(lag)
-        for gone in self.reported - set(labels.values()):
-            self.gauge.remove(*gone)
-        self.reported = set(labels.values())
+        return partition_lags(ends, committed)
 
     def install(self, interval: float = REFRESH_SECONDS) -> None:
         self.app.timer(interval, name="consumer_lag")(self.refresh)
