@@ -4,9 +4,11 @@ glibc keeps what a process frees in its arenas for the next allocation and retur
 of the main heap on its own. A worker's allocations churn (fetch buffers, decoded batches,
 RocksDB's blocks moving through its cache), so its resident size creeps up in freed pages an
 SRE cannot tell from a leak, and a memory limit set from a few hours' peak is eventually hit.
-`malloc_trim(0)` releases every arena's free pages; it walks the heap once, in about a millisecond
-for a worker's size, so once a minute costs nothing that shows. Where the C library has no
-`malloc_trim` (musl, macOS) there is nothing to do and no timer is installed.
+`malloc_trim(0)` releases every arena's free pages. It walks the heap once and pauses the event
+loop while it does: 13 ms (median, 20 ms at most) on a fragmented 380 MiB heap on the 2-core
+bench machine, several times a worker's heap; once a minute that is a fraction of a per mille of a
+core. Where the C library has no `malloc_trim` (musl, macOS) there is nothing to do and no timer
+is installed.
 """
 
 from __future__ import annotations
