@@ -59,6 +59,13 @@ class GroupConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return cast(Mapping[TP, int], committed)  # None for a partition never committed, as aiokafka returns
 
 
+def faust_offset(consumer: Any, attribute: str, tp: TP) -> int | None:
+    """Faust's own per-partition `_committed_offset` or `_read_offset` (private state, which Faust
+    has no public view of); None when unknown."""
+    offset = getattr(consumer, attribute, {}).get(tp)
+    return offset if isinstance(offset, int) else None
+
+
 class GroupConsumer(faust_aiokafka.Consumer):
     ConsumerThread: type[GroupConsumerThread] = GroupConsumerThread  # a transport may bring its own
 

@@ -11,6 +11,7 @@ import faust
 import structlog
 from prometheus_client import Counter
 
+from shared.group_consumer import faust_offset
 from shared.offset_holes import HANDLE, Drop, OffsetHoles, Refetch
 
 
@@ -27,7 +28,9 @@ class HoleGuard:
         """Whether to handle the record now (otherwise it is not acknowledged and comes again)."""
         if message.topic not in self.topics:
             return True
-        verdict = self.holes.admit(message.tp, message.offset, self._consumer_offset("_committed_offset", message.tp))
+        verdict = self.holes.admit(
+            message.tp, message.offset, faust_offset(self.app.consumer, "_committed_offset", message.tp)
+        )
         if isinstance(verdict, Refetch):
             self.refetched.labels(message.topic).inc(message.offset - verdict.offset)
             self.log.warning(
@@ -39,7 +42,8 @@ class HoleGuard:
             )
             await self._seek(message.tp, verdict.offset)
         elif (
-            isinstance(verdict, Drop) and (self._consumer_offset("_read_offset", message.tp) or 0) > verdict.refetching
+            isinstance(verdict, Drop)
+            and (faust_offset(self.app.consumer, "_read_offset", message.tp) or 0) > verdict.refetching
         ):
             # Faust's fetch loop read this queued record after the seek, moving its read offset
             # past the hole again: it would discard the refetched records as already read.
@@ -48,11 +52,6 @@ class HoleGuard:
 
     async def _seek(self, tp: Any, offset: int) -> None:
         await self.app.consumer.seek_wait({tp: offset})  # in the consumer's own thread
-
-    def _consumer_offset(self, attribute: str, tp: Any) -> int | None:
-        """Faust's per-partition committed or read offset (private state; None when unknown)."""
-        offset = getattr(self.app.consumer, attribute, {}).get(tp)
-        return offset if isinstance(offset, int) else None
 
     def _forget_revoked(self, sender: Any, revoked: set[Any], **kwargs: Any) -> None:
         self.holes.forget(revoked)

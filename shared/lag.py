@@ -17,6 +17,8 @@ from aiokafka.errors import KafkaError
 from faust.types import TP
 from prometheus_client import Gauge
 
+from shared.group_consumer import faust_offset
+
 REFRESH_SECONDS = 5.0
 
 
@@ -59,9 +61,10 @@ class LagGauge:
         consumer = self.app.consumer
         consumed = [tp for tp in consumer.assignment() if tp.topic in self.topics]
         ends = {tp: consumer.highwater(tp) for tp in consumed}
-        own = getattr(consumer, "_committed_offset", {})  # Faust's record of its own commits
-        committed: dict[TP, int | None] = {tp: own.get(tp) for tp in consumed}
-        if never := [tp for tp, offset in committed.items() if offset is None and ends[tp] is not None]:
+        committed = {tp: faust_offset(consumer, "_committed_offset", tp) for tp in consumed}
+        # An empty partition has nothing behind; only one with records is worth asking where it starts.
+        committed |= {tp: 0 for tp, offset in committed.items() if offset is None and ends[tp] == 0}
+        if never := [tp for tp, offset in committed.items() if offset is None and ends[tp]]:
             committed |= await consumer.earliest_offsets(*never)
         return partition_lags(ends, committed)
 

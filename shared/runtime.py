@@ -238,9 +238,10 @@ class ServiceRuntime:
                     await settling.popleft()
 
         agent.__name__ = f"consume_{name.replace('.', '_')}"
-        self._consumed[physical_name(name, self.settings.topic_prefix)] = name
+        physical = physical_name(name, self.settings.topic_prefix)
+        self._consumed[physical] = name
         if topic_spec(name).cleanup is Cleanup.DELETE:  # a compacted topic has holes of its own
-            self._holes.topics.add(physical_name(name, self.settings.topic_prefix))
+            self._holes.topics.add(physical)
         self.app.agent(self.topic(name), name=f"{self.service}.{name}")(agent)
 
     async def _process_batch(

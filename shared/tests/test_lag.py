@@ -36,6 +36,7 @@ class FakeConsumer:
 
     def __init__(self, ends: dict[TP, int | None], committed: dict[TP, int | None]) -> None:
         self.ends, self._committed_offset, self.failing = ends, committed, False
+        self.asked: list[TP] = []
 
     def assignment(self) -> set[TP]:
         return set(self.ends)
@@ -46,6 +47,7 @@ class FakeConsumer:
         return self.ends[tp]
 
     async def earliest_offsets(self, *partitions: TP) -> dict[TP, int]:
+        self.asked.extend(partitions)
         return dict.fromkeys(partitions, 0)
 
 
@@ -74,3 +76,13 @@ def test_the_gauge_follows_the_assignment_and_survives_a_failed_read() -> None:
     consumer.failing, consumer.ends = False, {B: 31}
     asyncio.run(lag.refresh())
     assert series(registry) == {("leads.captured", "1"): 31}
+
+
+def test_an_empty_partition_never_committed_is_no_lag_and_costs_no_request() -> None:
+    registry = CollectorRegistry()
+    consumer = FakeConsumer({A: 0, B: 5}, {A: None, B: None})
+    app = cast(faust.App, SimpleNamespace(consumer=consumer))
+    lag = LagGauge(app, ServiceMetrics.create("x", registry).consumer_lag, {"leads.captured": "leads.captured"})
+    asyncio.run(lag.refresh())
+    assert series(registry) == {("leads.captured", "0"): 0, ("leads.captured", "1"): 5}
+    assert consumer.asked == [B]
