@@ -39,6 +39,7 @@ from shared.rocksdb_budget import MIB, attach_budget
 from shared.topics import Cleanup, dlq_name, physical_name, topic_spec
 
 R = TypeVar("R")
+V = TypeVar("V")
 Handler = Callable[[R, RecordMeta], Awaitable[None]]
 # A batch's (record, meta) pairs -> per record None, or the InvalidRecord to dead-letter it with.
 BatchHandler = Callable[[list[tuple[dict[str, Any], RecordMeta]]], Awaitable[list[InvalidRecord | None]]]
@@ -161,6 +162,7 @@ class ServiceRuntime:
         handler: Handler[Any],
         record_type: type[Any] | None = None,
         prefetch: Prefetch | None = None,
+        keys_at_once: int = 1,
     ) -> None:
         """Register an agent on topic `name` that runs `handler` once per record, in order.
 
@@ -172,6 +174,10 @@ class ServiceRuntime:
         does not decode is left out, and dead-lettered in its turn): what it answers, say Redis
         reads for the whole batch in one round trip, is `prefetched()` while the batch's records
         are handled. A TransientFailure from it is retried like a handler's.
+
+        With `keys_at_once` above 1, a batch's records of up to that many keys are handled at once,
+        each key's still in order: for a handler that mostly waits on round trips (Redis, SMTP),
+        whose effects are its record key's own, and which locks what keys share.
         """
         expected = _record_name(name)
 
@@ -180,12 +186,19 @@ class ServiceRuntime:
             if prefetch is not None:
                 values = [self._decoded_or_none(event.value, expected) for event in events]
             token = _prefetched.set(await self._prefetch(name, values, prefetch)) if prefetch else None
+
+            async def handle(event: faust.EventT[bytes], value: dict[str, Any] | None) -> None:
+                # Faust's tables read and write the partition of the current event; the stream left it
+                # at the batch's last event, which may be another partition's: make it this record's.
+                cast(faust.Stream[bytes], stream)._set_current_event(event)
+                await self._process(_meta(event, name), event.value, expected, record_type, handler, value)
+
             try:
-                for event, value in zip(events, values, strict=True):
-                    # Faust's tables read and write the partition of the current event; the stream left
-                    # it at the batch's last event, which may be another partition's: make it this record's.
-                    cast(faust.Stream[bytes], stream)._set_current_event(event)
-                    await self._process(_meta(event, name), event.value, expected, record_type, handler, value)
+                if keys_at_once > 1:
+                    await by_key(list(zip(events, values, strict=True)), keys_at_once, handle)
+                else:
+                    for event, value in zip(events, values, strict=True):
+                        await handle(event, value)
             finally:
                 if token is not None:
                     _prefetched.reset(token)
@@ -399,6 +412,28 @@ def _resume_drained_partitions(stream: faust.StreamT[bytes]) -> None:
         resume()
     paused.clear()
     queue.on_pressure_drop()
+
+
+async def by_key(
+    items: list[tuple[faust.EventT[bytes], V]],
+    keys_at_once: int,
+    handle: Callable[[faust.EventT[bytes], V], Awaitable[None]],
+) -> None:
+    """Handle each record key's items in order, those of up to `keys_at_once` keys at a time.
+
+    Each key runs in a task of its own, so the current event Faust's tables read is that task's.
+    """
+    lanes: dict[bytes | None, list[tuple[faust.EventT[bytes], V]]] = {}
+    for event, value in items:
+        lanes.setdefault(event.message.key, []).append((event, value))
+    gate = asyncio.Semaphore(keys_at_once)
+
+    async def lane(queue: list[tuple[faust.EventT[bytes], V]]) -> None:
+        async with gate:
+            for event, value in queue:
+                await handle(event, value)
+
+    await asyncio.gather(*(lane(queue) for queue in lanes.values()))
 
 
 def _meta(event: faust.EventT[bytes], name: str) -> RecordMeta:

@@ -168,7 +168,9 @@ def build(runtime: ServiceRuntime, config: NurtureConfig) -> Nurture:
     runtime.consume("leads.converted", engagement.on_converted)
     runtime.consume("reps.roster", leads.on_roster)
     runtime.consume("opportunities.changed", commands.on_opportunity)
-    runtime.consume("nurture.due", commands.on_due)
+    # A due step waits on a dozen round trips (Redis, the SMTP relay): steps of different leads
+    # overlap, each lead's in order (its lock keeps out its other topics' handlers).
+    runtime.consume("nurture.due", commands.on_due, keys_at_once=config.due_steps_at_once)
     install_erasure(nurture)
     install_scheduler(nurture)
     install_http_api(nurture)

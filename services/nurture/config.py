@@ -101,6 +101,7 @@ class NurtureConfig:
     scheduler_interval_seconds: float = 1.0
     timer_lease_seconds: int = 60
     timer_batch: int = 100
+    due_steps_at_once: int = 8
     reconcile_interval_seconds: float = 60.0
     # Global, off by default: a reply ends the live enrolments of every lead at the same company.
     colleague_reply_exit: bool = False
@@ -151,10 +152,19 @@ class NurtureConfig:
             send_once_ttl_seconds=env_int(env, "NURTURE_SEND_ONCE_TTL_SECONDS", 30 * 24 * 3600),
             scheduler_interval_seconds=env_float(env, "NURTURE_SCHEDULER_INTERVAL_SECONDS", 1.0),
             timer_lease_seconds=env_int(env, "NURTURE_TIMER_LEASE_SECONDS", 60),
+            timer_batch=_at_least_one(env, "NURTURE_TIMER_BATCH", 100),
             reconcile_interval_seconds=env_float(env, "NURTURE_RECONCILE_INTERVAL_SECONDS", 60.0),
+            due_steps_at_once=_at_least_one(env, "NURTURE_DUE_STEPS_AT_ONCE", 8),
             colleague_reply_exit=env_bool(env, "NURTURE_COLLEAGUE_REPLY_EXIT", False),
             free_mail_domains=_free_mail(env),
         )
+
+
+def _at_least_one(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env_int(env, name, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
 
 
 def _optional_sequence(config: NurtureConfig, name: str, loaded: Mapping[str, Sequence]) -> str:

@@ -1,11 +1,13 @@
 """A minimal service whose handlers (one per record, one per batch, one per record after a batch
-prefetch) have a bug for one input, to test what the runtime does with bugs and with a prefetch.
+prefetch, several keys at once) have a bug for one input, to test what the runtime does with bugs,
+with a prefetch and with keys handled at once.
 
 Run as `python -m tests.integration.crashing_service` with the usual environment.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from shared.dead_letters import RecordMeta
@@ -44,7 +46,24 @@ async def handle_prefetched(value: dict[str, Any], meta: RecordMeta) -> None:
     await runtime.redis.incr(runtime.redis_key(f"handled-{seen}-prefetch"))
 
 
+async def handle_due(value: dict[str, Any], meta: RecordMeta) -> None:
+    """Appends "lead:step" to a list. Lead "gate" first sleeps a second, lead "a" step 0 first waits
+    (20 s at most) for lead "b", and step 99 is a bug."""
+    if value["step_index"] == 99:
+        raise RuntimeError("a bug in the handler")
+    handled = runtime.redis_key("due-handled")
+    if value["lead_id"] == "gate":
+        await asyncio.sleep(1)
+    if (value["lead_id"], value["step_index"]) == ("a", 0):
+        for _ in range(200):
+            if b"b:0" in await runtime.redis.lrange(handled, 0, -1):
+                break
+            await asyncio.sleep(0.1)
+    await runtime.redis.rpush(handled, f"{value['lead_id']}:{value['step_index']}")
+
+
 runtime.consume("leads.inbound", handle)
+runtime.consume("nurture.due", handle_due, keys_at_once=4)
 runtime.consume("subjects.erasure_requested", handle_prefetched, prefetch=prefetch_leads)
 runtime.consume_batches("engagement.inbound", handle_batch)
 install_health(runtime)

@@ -166,12 +166,15 @@ class Stack:
     def produce(self, topic: str, record: str, value: dict[str, Any], key: str | None = None) -> None:
         self.produce_raw(topic, self.codec.encode(record, value), key)
 
-    def produce_many(self, topic: str, record: str, values: list[dict[str, Any]], key_by: str = "") -> None:
+    def produce_many(
+        self, topic: str, record: str, values: list[dict[str, Any]], key_by: str = "", partition: int | None = None
+    ) -> None:
         """A burst: every record handed to the producer before one flush, so they batch; each keyed
-        by its `key_by` field when given."""
+        by its `key_by` field when given, all on `partition` when given."""
+        placed = {} if partition is None else {"partition": partition}
         for value in values:
             key = str(value[key_by]).encode() if key_by else None
-            self._producer.produce(self.topic(topic), self.codec.encode(record, value), key=key)
+            self._producer.produce(self.topic(topic), self.codec.encode(record, value), key=key, **placed)
         self._producer.flush(30)
 
     def produce_raw(self, topic: str, data: bytes, key: str | None = None) -> None:

@@ -112,6 +112,17 @@ def test_spans_and_new_settings_parse() -> None:
     assert NurtureConfig.from_env({"NURTURE_MAILBOX_CAPS": ""}).mailbox_caps == ()
 
 
+def test_due_step_throughput_settings_are_at_least_one() -> None:
+    assert NurtureConfig.from_env({}).due_steps_at_once == 8
+    assert NurtureConfig.from_env({"NURTURE_DUE_STEPS_AT_ONCE": "1"}).due_steps_at_once == 1
+    assert NurtureConfig.from_env({}).timer_batch == 100
+    assert NurtureConfig.from_env({"NURTURE_TIMER_BATCH": "400"}).timer_batch == 400
+    for name in ("NURTURE_DUE_STEPS_AT_ONCE", "NURTURE_TIMER_BATCH"):
+        for bad in ("0", "-2", "many"):
+            with pytest.raises(SettingsError, match=name):
+                NurtureConfig.from_env({name: bad})
+
+
 def test_a_setting_naming_a_missing_sequence_fails_at_start(tmp_path: Path) -> None:
     """The shipped sequences satisfy the defaults; an unknown onboarding sequence given stops the start."""
     config, sequences = load_configured(NurtureConfig.from_env({}))
