@@ -35,24 +35,68 @@ return due
 # then (limit, period) pairs. Admits the send only if, in every cap's rolling period ending now,
 # fewer than `limit` sends were admitted: checking and booking in one step keeps workers that
 # send as the same rep from overrunning the cap together. A re-admitted member is not counted twice.
-_ADMIT = """
-local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+# A mailbox's sorted set holds its sends (score: when) and the slots booked by throttled steps
+# (score: in the future). A booked step is admitted when it fires; a new step counts the bookings
+# as sends, so it queues behind them. The key lives until its last booking is a period old.
+_KEEP_MAILBOX = """
+local function keep(key, now, longest)
+  local last = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')
+  local until_ = last[2] and math.max(tonumber(last[2]), now) or now
+  redis.call('EXPIRE', key, math.ceil(until_ - now + longest) + 60)
+end
+"""
+_ADMIT = (
+    _KEEP_MAILBOX
+    + """
+local now, longest = tonumber(ARGV[1]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
 if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 1 end
 for i = 4, #ARGV, 2 do
   local count = redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[i + 1])), '+inf')
   if count >= tonumber(ARGV[i]) then return 0 end
 end
 redis.call('ZADD', KEYS[1], now, ARGV[2])
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 60)
+keep(KEYS[1], now, longest)
 return 1
 """
+)
+# The first slot at or after ARGV[3] and after every booking that keeps each cap: appended after the
+# last entry, a slot only closes runs that end with it, so each cap needs only its limit-th latest.
+_BOOK = (
+    _KEEP_MAILBOX
+    + """
+local now, ref, not_before, longest = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
+local booked = redis.call('ZSCORE', KEYS[1], ref)
+if booked and tonumber(booked) >= not_before then return booked end
+if booked then redis.call('ZREM', KEYS[1], ref) end
+local slot = not_before
+local last = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if last[2] then slot = math.max(slot, tonumber(last[2])) end
+for i = 5, #ARGV, 2 do
+  local limit, period = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  local nth = redis.call('ZREVRANGE', KEYS[1], limit - 1, limit - 1, 'WITHSCORES')
+  if nth[2] then slot = math.max(slot, tonumber(nth[2]) + period) end
+end
+redis.call('ZADD', KEYS[1], slot, ref)
+keep(KEYS[1], now, longest)
+return tostring(slot)
+"""
+)
 
 SendOutcome = str  # "pending" while SMTP runs, then "sent", "bounced"
 
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _longest(caps: Sequence[Cap]) -> float:
+    return max(cap.period for cap in caps).total_seconds()
+
+
+def _cap_pairs(caps: Sequence[Cap]) -> list[str]:
+    return [str(value) for cap in caps for value in (cap.limit, cap.period.total_seconds())]
 
 
 class NurtureStore:
@@ -65,6 +109,7 @@ class NurtureStore:
         self._client, self._key, self._metrics, self._ttl = client, key, metrics, send_once_ttl
         self._claim = client.register_script(_CLAIM_DUE)
         self._admit = client.register_script(_ADMIT)
+        self._book = client.register_script(_BOOK)
 
     async def apply_timers(self, plan: TimerPlan) -> None:
         """Schedule and cancel the plan's members in one round trip."""
@@ -246,18 +291,17 @@ class NurtureStore:
         return task
 
     async def admit(self, mailbox: str, ref: str, now: datetime, caps: Sequence[Cap]) -> bool:
-        """Book one send from `mailbox` now if every cap allows it (idempotent per `ref`)."""
+        """Book one send from `mailbox` now if every cap allows it, counting the slots booked for
+        later as sends; True as well for a `ref` already admitted or booked (idempotent)."""
         if not caps:
             return True
-        longest = max(cap.period for cap in caps).total_seconds()
-        pairs = [str(value) for cap in caps for value in (cap.limit, cap.period.total_seconds())]
-        args: list[str | float] = [now.timestamp(), ref, longest, *pairs]
+        args: list[str | float] = [now.timestamp(), ref, _longest(caps), *_cap_pairs(caps)]
         return bool(await timed(self._metrics, self._admit(keys=[self._key("mailbox", mailbox)], args=args)))
 
-    async def mailbox_sends(self, mailbox: str, since: datetime) -> list[datetime]:
-        """When the mailbox's sends since `since` were admitted."""
-        key = self._key("mailbox", mailbox)
-        raw: list[Any] = await timed(
-            self._metrics, self._client.zrangebyscore(key, since.timestamp(), "+inf", withscores=True)
-        )
-        return [datetime.fromtimestamp(float(score), since.tzinfo) for _, score in raw]
+    async def book(self, mailbox: str, ref: str, now: datetime, not_before: datetime, caps: Sequence[Cap]) -> datetime:
+        """Book `ref` the mailbox's first free slot at or after `not_before`, behind every slot
+        booked before it; the step fires then and `admit` lets it through. A `ref` booked earlier
+        than `not_before` moves back; one booked at or after it keeps its slot."""
+        args: list[str | float] = [now.timestamp(), ref, not_before.timestamp(), _longest(caps), *_cap_pairs(caps)]
+        slot = await timed(self._metrics, self._book(keys=[self._key("mailbox", mailbox)], args=args))
+        return datetime.fromtimestamp(float(_text(slot)), now.tzinfo)
