@@ -1,16 +1,20 @@
-"""Faust's aiokafka consumer with two fetch-position fixes, used on every broker.
+"""Faust's aiokafka consumer with two fetch-position fixes and a shutdown fix, used on every broker.
 
-Both fixes sit in the consumer thread, where aiokafka runs; nothing here decides what a record means.
+The fixes sit in the consumer thread, where aiokafka runs; nothing here decides what a record means.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping, Set
 from typing import Any, cast
 
 import aiokafka
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+
+log = logging.getLogger(__name__)
 
 
 class GroupConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -28,7 +32,23 @@ class GroupConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
       second scoring worker never handled one partition of a 25,000-record backlog
       (docs/reliability.md, defect 7). Those partitions are now sought to the group's reset
       policy (`earliest`: the start of the log).
+    - **A stop without a broker ends in a second, not a minute.** aiokafka's fetcher, closing,
+      cancels its pending fetches and awaits each without catching the cancellation. A fetch
+      that failed for want of a broker sleeps before it returns, and its cancellation escapes
+      the consumer's `stop()`. The thread then never tells Faust it has stopped, and the worker
+      waits out mode's 60 s shutdown timeout: measured, a SIGTERM took 62 s to end a worker
+      whose broker was gone, past Kubernetes' grace period. That stray cancellation now ends
+      the consumer's stop, and the thread reports itself stopped.
     """
+
+    async def on_thread_stop(self) -> None:
+        try:
+            await super().on_thread_stop()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this stop itself was cancelled
+            log.warning("consumer_stop_cut_short: a fetch's cancellation ended aiokafka's stop")
 
     async def _fetch_records(
         self,
