@@ -18,6 +18,7 @@ STAGES = (
     "scoring",
     "routing",
     "nurture",
+    "nurture-steps",
     "analytics",
 )
 
@@ -61,6 +62,7 @@ FULL = Plan(
         ("scoring", 3000),
         ("routing", 1500),
         ("nurture", 1500),
+        ("nurture-steps", 1500),
         ("analytics", 3000),
     ),
     loads=(100, 200, 500, 1000),
@@ -85,6 +87,7 @@ QUICK = Plan(
         ("scoring", 1000),
         ("routing", 500),
         ("nurture", 500),
+        ("nurture-steps", 500),
         ("analytics", 1000),
     ),
     loads=(100, 300),

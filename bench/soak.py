@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.stack import BENCH_MQL_THRESHOLD, Infra, Namespace, free_port, scoring_env
+from bench.stack import BENCH_MQL_THRESHOLD, Infra, Namespace, free_port, scoring_env, start_smtp_sink
 from bench.stats import slope_per_minute
 from bench.topic_io import create_producer
 from shared.avro_codec import create_codec
-from tools.processes import wait_for_port
 from tools.workload import Workload
 
 SERVICES = ("ingest", "scoring", "routing", "nurture", "opportunity", "proposal", "analytics")
@@ -125,7 +124,7 @@ def run_soak(infra: Infra, settings: SoakSettings, say: Any = print) -> dict[str
     smtp_port = free_port()
     env = NURTURE_DEMO | scoring_env() | {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port)} | settings.service_env
     namespace = Namespace(infra, "soak", env | {"INGEST_RATE_LIMIT_PER_SECOND": "100000000"})
-    sink = _start_smtp_sink(namespace, smtp_port)
+    namespace.add_process(start_smtp_sink(namespace, smtp_port))
     try:
         namespace.seed_roster()
         services = {name: namespace.start(name) for name in SERVICES}
@@ -138,8 +137,6 @@ def run_soak(infra: Infra, settings: SoakSettings, say: Any = print) -> dict[str
         load.join(60)
     finally:
         namespace.close()
-        sink.kill()
-        sink.wait(10)
     return {
         "seconds": settings.seconds,
         "warmup_seconds": settings.warmup,
@@ -202,25 +199,6 @@ def _sample(
         )
         time.sleep(max(0.0, settings.interval - (time.monotonic() - started - elapsed)))
     return points
-
-
-def _start_smtp_sink(namespace: Namespace, port: int) -> subprocess.Popen[bytes]:
-    argv = [
-        sys.executable,
-        "-m",
-        "tools.smtp_sink",
-        "serve",
-        "--dir",
-        str(namespace.workdir / "mail"),
-        "--port",
-        str(port),
-    ]
-    log = open(namespace.workdir / "smtp.log", "ab")  # noqa: SIM115 - owned by the child process
-    sink = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    if not wait_for_port("127.0.0.1", port, 10):
-        sink.kill()
-        raise RuntimeError(f"the SMTP sink did not start; see {namespace.workdir / 'smtp.log'}")
-    return sink
 
 
 def _seed_deals(namespace: Namespace, env: dict[str, str]) -> None:

@@ -26,7 +26,7 @@ from services.routing.roster import load_roster
 from shared.cli import create_topics
 from shared.config import LOCAL_BOOTSTRAP, LOCAL_REDIS, KafkaSettings
 from shared.topics import TOPICS
-from tools.processes import port_open
+from tools.processes import port_open, wait_for_port
 from tools.redis_keys import delete_prefixed
 from tools.reps import DEMO_ROSTER, publish_reps
 
@@ -169,6 +169,7 @@ class Namespace:
     extra_env: dict[str, str] = field(default_factory=dict)
     prefix: str = field(default_factory=lambda: f"b{uuid.uuid4().hex[:10]}.")
     services: list[ServiceProcess] = field(default_factory=list)
+    helpers: list[subprocess.Popen[bytes]] = field(default_factory=list)  # an SMTP server: stopped last
 
     def __post_init__(self) -> None:
         self.workdir = RUN_DIR / "runs" / f"{self.label}-{self.prefix.rstrip('.')}"
@@ -211,10 +212,17 @@ class Namespace:
         env = {"KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap}
         publish_reps(load_roster(DEMO_ROSTER), prefix=self.prefix, env=env)
 
+    def add_process(self, helper: subprocess.Popen[bytes]) -> None:
+        """A process the services need (an SMTP server), killed once they have stopped."""
+        self.helpers.append(helper)
+
     def close(self) -> None:
-        """Stop the services, drop their Redis keys and data dirs; the logs stay for a look."""
+        """Stop the services and their helpers, drop their Redis keys and data dirs; the logs stay for a look."""
         for service in reversed(self.services):
             service.stop()
+        for helper in self.helpers:
+            helper.kill()
+            helper.wait(10)
         delete_prefixed(self.infra.redis_url, self.prefix)
         for data_dir in self.workdir.glob("data-*"):
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -247,3 +255,23 @@ def scoring_env() -> dict[str, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text.replace(marker, f"mql_threshold: {BENCH_MQL_THRESHOLD}"))
     return {"SCORING_RULES_PATH": str(path)}
+
+
+def start_smtp_sink(namespace: Namespace, port: int) -> subprocess.Popen[bytes]:
+    """A real SMTP server (tools.smtp_sink) on `port`, keeping the mail in the namespace's workdir."""
+    argv = [
+        sys.executable,
+        "-m",
+        "tools.smtp_sink",
+        "serve",
+        "--dir",
+        str(namespace.workdir / "mail"),
+        "--port",
+        str(port),
+    ]
+    log = open(namespace.workdir / "smtp.log", "ab")  # noqa: SIM115 - owned by the child process
+    sink = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    if not wait_for_port("127.0.0.1", port, 10):
+        sink.kill()
+        raise RuntimeError(f"the SMTP sink did not start; see {namespace.workdir / 'smtp.log'}")
+    return sink

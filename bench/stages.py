@@ -21,7 +21,7 @@ from bench.records import (
     workload_leads,
     workload_with_engagement,
 )
-from bench.stack import Infra, Namespace, ServiceProcess
+from bench.stack import Infra, Namespace, ServiceProcess, free_port, start_smtp_sink
 from bench.stats import per_thousand, rate
 from bench.topic_io import Keyed, TopicCounter, create_producer, produce_all, wait_for_topics
 from services.routing.roster import load_roster
@@ -46,6 +46,7 @@ class Stage:
     env: dict[str, str] = field(default_factory=dict)
     needs_roster: bool = False
     module: str = ""  # a process other than services.<name> (the relays)
+    needs_smtp: bool = False  # a real SMTP server for the service to send to
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,29 @@ def spine_stages(scoring_env: dict[str, str]) -> tuple[Stage, ...]:
 
 def downstream_stages() -> tuple[Stage, ...]:
     """The services past the spine. analytics emits nothing per event, so its leads table's
-    changelog (one record per fold) is what is counted."""
+    changelog (one record per fold) is what is counted.
+
+    nurture-steps is nurture's send path: each assigned lead enrols in the demo rep sequence, whose
+    first step, an email, is due 5 s later; each email sent to the SMTP server is counted. No
+    mailbox throttle, and a scheduler batch that does not cap the rate: the steps themselves are
+    measured.
+    """
+    # Imported here: devstack reads its run dir at import, which ensure_infra may have just set.
+    from tools.devstack import NURTURE_DEMO
+
+    steps_env = NURTURE_DEMO | {"NURTURE_MAILBOX_CAPS": "", "NURTURE_TIMER_BATCH": "2000"}
     return (
         Stage("nurture", "leads.assigned", ("nurture.enrolments",), nurture_inputs, needs_roster=True),
+        Stage(
+            "nurture-steps",
+            "leads.assigned",
+            ("email.outbound",),
+            nurture_inputs,
+            steps_env,
+            needs_roster=True,
+            module="services.nurture",
+            needs_smtp=True,
+        ),
         Stage("analytics", "leads.captured", ("salesflow-analytics-leads-changelog",), scoring_inputs),
     )
 
@@ -147,10 +168,13 @@ def relay_stages() -> tuple[Stage, ...]:
 
 
 def prepare(infra: Infra, stage: Stage, count: int, seed: int, label: str) -> tuple[Namespace, int]:
-    """A fresh namespace with the stage's backlog (and the roster routing needs) in place."""
-    namespace = Namespace(infra, label, dict(stage.env))
+    """A fresh namespace with the stage's backlog (and the roster and SMTP server it needs) in place."""
+    smtp = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(free_port())} if stage.needs_smtp else {}
+    namespace = Namespace(infra, label, dict(stage.env) | smtp)
     if stage.needs_roster:
         namespace.seed_roster()
+    if smtp:
+        namespace.add_process(start_smtp_sink(namespace, int(smtp["SMTP_PORT"])))
     records, expected = stage.inputs(create_codec(), count, seed)
     produce_all(create_producer(infra), namespace.topic(stage.source), records)
     return namespace, expected
