@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -66,6 +67,9 @@ class SmtpSettings:
     password: str = field(default="", repr=False)
     starttls: bool = False
     timeout_seconds: float = 10.0
+    # Our name in EHLO. Left to aiosmtplib, it asks socket.getfqdn() on a worker thread for every
+    # email, which in a pod can be a reverse DNS query per send.
+    local_hostname: str = "localhost"
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class NurtureConfig:
                 password=env_secret(env, "SMTP_PASSWORD"),
                 starttls=env_bool(env, "SMTP_STARTTLS", False),
                 timeout_seconds=env_float(env, "SMTP_TIMEOUT_SECONDS", 10.0),
+                local_hostname=env_str(env, "SMTP_LOCAL_HOSTNAME", "") or socket.getfqdn(),
             ),
             sequences_dir=Path(env_str(env, "NURTURE_SEQUENCES_DIR", str(SHIPPED))),
             rep_sequence=env_str(env, "NURTURE_REP_SEQUENCE", "mql-follow-up"),

@@ -49,6 +49,7 @@ async def deliver(message: EmailMessage, smtp: SmtpSettings) -> str:
             password=smtp.password or None,
             start_tls=smtp.starttls,
             timeout=smtp.timeout_seconds,
+            local_hostname=smtp.local_hostname,
         )
     except aiosmtplib.SMTPException as error:
         if is_bounce(error):
