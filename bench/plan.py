@@ -62,7 +62,7 @@ FULL = Plan(
         ("scoring", 3000),
         ("routing", 1500),
         ("nurture", 1500),
-        ("nurture-steps", 1500),
+        ("nurture-steps", 1000),
         ("analytics", 3000),
     ),
     loads=(100, 200, 500, 1000),
