@@ -32,7 +32,7 @@ class GroupConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
       second scoring worker never handled one partition of a 25,000-record backlog
       (docs/reliability.md, defect 7). Those partitions are now sought to the group's reset
       policy (`earliest`: the start of the log).
-    - **A stop without a broker ends in a second, not a minute.** aiokafka's fetcher, closing,
+    - **A stop without a broker ends in seconds, not a minute.** aiokafka's fetcher, closing,
       cancels its pending fetches and awaits each without catching the cancellation. A fetch
       that failed for want of a broker sleeps before it returns, and its cancellation escapes
       the consumer's `stop()`. The thread then never tells Faust it has stopped, and the worker

@@ -31,10 +31,6 @@ for i = 1, #due, 2 do redis.call('ZADD', KEYS[1], ARGV[2], due[i]) end
 return due
 """
 
-# KEYS[1] a mailbox's send set; ARGV[1] now, ARGV[2] the send's member, ARGV[3] longest period,
-# then (limit, period) pairs. Admits the send only if, in every cap's rolling period ending now,
-# fewer than `limit` sends were admitted: checking and booking in one step keeps workers that
-# send as the same rep from overrunning the cap together. A re-admitted member is not counted twice.
 # A mailbox's sorted set holds its sends (score: when) and the slots booked by throttled steps
 # (score: in the future). A booked step is admitted when it fires; a new step counts the bookings
 # as sends, so it queues behind them. The key lives until its last booking is a period old.
@@ -45,6 +41,11 @@ local function keep(key, now, longest)
   redis.call('EXPIRE', key, math.ceil(until_ - now + longest) + 60)
 end
 """
+# KEYS[1] a mailbox's send set; ARGV[1] now, ARGV[2] the send's member, ARGV[3] longest period,
+# then (limit, period) pairs. Admits the send only if every cap's rolling period ending now holds
+# fewer than `limit` sends, counting slots booked for later: checking and booking in one step keeps
+# workers that send as the same rep from overrunning the cap together. A member already admitted
+# or booked is let through and not counted twice.
 _ADMIT = (
     _KEEP_MAILBOX
     + """
@@ -60,8 +61,10 @@ keep(KEYS[1], now, longest)
 return 1
 """
 )
-# The first slot at or after ARGV[3] and after every booking that keeps each cap: appended after the
-# last entry, a slot only closes runs that end with it, so each cap needs only its limit-th latest.
+# ARGV[1] now, ARGV[2] the step's member, ARGV[3] not before, ARGV[4] longest period, then (limit,
+# period) pairs. Books the first slot at or after ARGV[3] and after every entry that keeps each
+# cap: appended after the last entry, a slot only closes runs that end with it, so each cap needs
+# only its limit-th latest entry.
 _BOOK = (
     _KEEP_MAILBOX
     + """
